@@ -1,0 +1,57 @@
+//! The one place phalanx takes its atomics, locks and threads from.
+//!
+//! Under `--cfg loom` every item here is loom's model type, so the loom tests in
+//! `tests/loom_*.rs` explore every interleaving of the real protocol code. Code
+//! elsewhere in the crate imports from here, never from `std::sync` directly
+//! (`.clippy.toml` enforces it for the atomic types).
+
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+mod imp {
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub(crate) use std::thread;
+
+    /// A CPU pause hint (`PAUSE` on x86, `YIELD`/`ISB` on Arm).
+    #[inline(always)]
+    pub(crate) fn spin_loop() {
+        std::hint::spin_loop();
+    }
+
+    /// Give the rest of this time slice to another runnable thread.
+    #[inline]
+    pub(crate) fn yield_now() {
+        std::thread::yield_now();
+    }
+
+    /// Sleep for `d` (the `SleepPoll` baseline only).
+    #[inline]
+    pub(crate) fn sleep(d: std::time::Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+#[cfg(loom)]
+#[allow(unused_imports)]
+mod imp {
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+    pub(crate) use loom::thread;
+
+    /// Spin loops must yield to loom's scheduler, or the model never ends.
+    pub(crate) fn spin_loop() {
+        loom::thread::yield_now();
+    }
+
+    pub(crate) fn yield_now() {
+        loom::thread::yield_now();
+    }
+
+    /// loom has no time: a sleep is a yield to the model scheduler.
+    pub(crate) fn sleep(_d: std::time::Duration) {
+        loom::thread::yield_now();
+    }
+}
+
+#[allow(unused_imports)]
+pub(crate) use imp::*;

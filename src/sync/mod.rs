@@ -1,0 +1,7 @@
+//! The master-worker building blocks: [`Gate`], [`Latch`] and [`TaskQueue`].
+//! Each waits through a [`crate::wait::WaitCell`] with a wait policy, and each
+//! is usable without a team. Protocols: `src/sync/README.md`.
+
+mod gate;
+
+pub use gate::Gate;
