@@ -6,7 +6,6 @@ use super::{Algorithm, Shared, Timeout};
 use crate::wait::WaitStrategy;
 use std::time::Instant;
 
-
 pub(crate) struct CondvarBarrier(Central);
 
 impl CondvarBarrier {
