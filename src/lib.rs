@@ -12,3 +12,4 @@ pub use barrier::{Barrier, BarrierKind};
 pub mod sync;
 
 pub use sync::Gate;
+pub use sync::{Latch, TaskQueue};

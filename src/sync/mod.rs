@@ -3,5 +3,9 @@
 //! is usable without a team. Protocols: `src/sync/README.md`.
 
 mod gate;
+mod latch;
+mod queue;
 
 pub use gate::Gate;
+pub use latch::{CountDownError, Latch};
+pub use queue::{PushError, TaskQueue, TimedPop, TryPop};
