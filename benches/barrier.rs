@@ -14,6 +14,9 @@
 //! `cargo bench --bench barrier -- --warm-up-time 1 --measurement-time 2`
 //! runs everything; `cargo test --benches` runs each once.
 
+// Benches and tests may use std sync types; the loom facade rule is for src/.
+#![allow(clippy::disallowed_types)]
+
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
 use phalanx::{BarrierKind, WaitPolicy};

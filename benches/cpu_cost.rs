@@ -8,6 +8,9 @@
 //! `reference/open-gate` runs the same episode with the gate already open:
 //! the harness's own CPU (channels, the sleeping opener) to subtract.
 
+// Benches and tests may use std sync types; the loom facade rule is for src/.
+#![allow(clippy::disallowed_types)]
+
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use phalanx::WaitPolicy;
 use std::time::Duration;

@@ -14,6 +14,9 @@
 //! Flat sampling: an episode lasts the gap plus the latency (up to ~1.5 ms),
 //! which linear sampling's 5050-iteration minimum would turn into minutes.
 
+// Benches and tests may use std sync types; the loom facade rule is for src/.
+#![allow(clippy::disallowed_types)]
+
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
 use phalanx::WaitPolicy;
 use std::time::Duration;

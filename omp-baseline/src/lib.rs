@@ -23,6 +23,8 @@
 //! their result counters in C statics, and two OpenMP teams running at once
 //! would also spoil each other's timings.
 #![warn(missing_docs)]
+// Not part of phalanx's std/loom facade: plain std sync types are right here.
+#![allow(clippy::disallowed_types)]
 
 mod construct;
 mod ffi;

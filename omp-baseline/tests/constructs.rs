@@ -1,5 +1,8 @@
 //! Runs every kernel once with 2 threads and a few repetitions.
 
+// Benches and tests may use std sync types; the loom facade rule is for src/.
+#![allow(clippy::disallowed_types)]
+
 use phalanx_omp_baseline::{self as omp, Construct, OmpError, ScheduleKind};
 use std::sync::mpsc;
 use std::thread;
