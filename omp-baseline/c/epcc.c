@@ -1,0 +1,425 @@
+/*
+ * OpenMP construct-overhead kernels in the style of the EPCC OpenMP
+ * microbenchmarks (J. M. Bull, "Measuring Synchronisation and Scheduling
+ * Overheads in OpenMP", EWOMP 1999; Bull, Reid & McDonnell, "A Microbenchmark
+ * Suite for OpenMP Tasks", IWOMP 2012). Written for phalanx from the published
+ * method; no code is taken from the EPCC suite.
+ *
+ * Method: each kernel runs `inner_reps` repetitions of one construct whose body
+ * is `epcc_delay(delay_len)` and returns the elapsed wall time in seconds
+ * (omp_get_wtime). The caller also times `epcc_reference`, the same number of
+ * delays without any construct, and reports
+ *     overhead per repetition = (kernel - reference) / inner_reps.
+ * What "one repetition" is, per kernel, is written above each function.
+ *
+ * Return values: elapsed seconds (>= 0), or a negative code:
+ *     EPCC_BAD_ARG    (-1) an argument is out of range (threads < 1, reps < 0,
+ *                          unknown schedule kind, negative chunk);
+ *     EPCC_TEAM_SIZE  (-2) the runtime gave a team of another size than asked;
+ *     EPCC_WRONG_SUM  (-3) a result check failed (atomic or reduction total).
+ *
+ * OMP_WAIT_POLICY / GOMP_SPINCOUNT: libgomp reads its environment once, in a
+ * constructor that runs when the library is loaded, i.e. before main() of a
+ * dynamically linked program. Setting the variable from inside the process
+ * (setenv, std::env::set_var) has no effect on libgomp; it must be in the
+ * environment the process starts with (run a child process with it set).
+ */
+#include <omp.h>
+#include <stddef.h>
+
+#define EPCC_BAD_ARG (-1.0)
+#define EPCC_TEAM_SIZE (-2.0)
+#define EPCC_WRONG_SUM (-3.0)
+
+/* Iterations per thread per repetition of the schedule kernels (EPCC's
+ * itersperthr). */
+#define EPCC_ITERS_PER_THREAD 128
+
+/* Schedule kinds accepted by epcc_schedule. */
+#define EPCC_SCHED_STATIC 0
+#define EPCC_SCHED_DYNAMIC 1
+#define EPCC_SCHED_GUIDED 2
+
+#define EPCC_STR2(x) #x
+#define EPCC_STR(x) EPCC_STR2(x)
+
+/* The work inside every construct: `len` additions to a volatile, so the
+ * compiler must perform each load and store and cannot fold the loop. */
+void epcc_delay(int len) {
+    volatile double acc = 0.0;
+    for (int i = 0; i < len; i++) {
+        acc += (double)i;
+    }
+}
+
+const char *epcc_runtime_name(void) {
+#if defined(__GNUC__) && !defined(__clang__)
+    return "libgomp (gcc " __VERSION__ "), _OPENMP " EPCC_STR(_OPENMP);
+#else
+    return "OpenMP runtime (" __VERSION__ "), _OPENMP " EPCC_STR(_OPENMP);
+#endif
+}
+
+int epcc_max_threads(void) { return omp_get_max_threads(); }
+
+/* Common argument check; also turns off dynamic team sizing so every region
+ * gets exactly `threads` threads. */
+static int epcc_prepare(int threads, long inner_reps) {
+    if (threads < 1 || inner_reps < 0) {
+        return 0;
+    }
+    omp_set_dynamic(0);
+    return 1;
+}
+
+/* One repetition: `inner_reps` delays on one thread, no OpenMP. */
+double epcc_reference(long inner_reps, int delay_len) {
+    if (inner_reps < 0) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+    for (long r = 0; r < inner_reps; r++) {
+        epcc_delay(delay_len);
+    }
+    return omp_get_wtime() - start;
+}
+
+/* One repetition: fork a team of `threads`, every thread runs one delay, join. */
+double epcc_parallel(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    int team = threads;
+    double start = omp_get_wtime();
+    for (long r = 0; r < inner_reps; r++) {
+#pragma omp parallel num_threads(threads)
+        {
+            epcc_delay(delay_len);
+            if (omp_get_num_threads() != threads) {
+#pragma omp atomic write
+                team = omp_get_num_threads();
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return team == threads ? elapsed : EPCC_TEAM_SIZE;
+}
+
+/* One repetition: a static `for` of `threads` iterations (one delay each) with
+ * its implicit barrier, all inside a single parallel region. */
+double epcc_for(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    int team = threads;
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp single nowait
+        team = omp_get_num_threads();
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp for schedule(static)
+            for (int i = 0; i < threads; i++) {
+                epcc_delay(delay_len);
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return team == threads ? elapsed : EPCC_TEAM_SIZE;
+}
+
+/* One repetition: a combined `parallel for` of `threads` iterations. */
+double epcc_parallel_for(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    int team = threads;
+    double start = omp_get_wtime();
+    for (long r = 0; r < inner_reps; r++) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int i = 0; i < threads; i++) {
+            epcc_delay(delay_len);
+            if (omp_get_num_threads() != threads) {
+#pragma omp atomic write
+                team = omp_get_num_threads();
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return team == threads ? elapsed : EPCC_TEAM_SIZE;
+}
+
+/* One repetition: every thread runs one delay, then all meet at a barrier. */
+double epcc_barrier(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    int team = threads;
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp single nowait
+        team = omp_get_num_threads();
+        for (long r = 0; r < inner_reps; r++) {
+            epcc_delay(delay_len);
+#pragma omp barrier
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return team == threads ? elapsed : EPCC_TEAM_SIZE;
+}
+
+/* One repetition: one thread runs a delay inside `single`; the others wait at
+ * its implicit barrier. */
+double epcc_single(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    int team = threads;
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp master
+        team = omp_get_num_threads();
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp single
+            epcc_delay(delay_len);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return team == threads ? elapsed : EPCC_TEAM_SIZE;
+}
+
+/* One repetition: one delay inside `critical`. The team shares the
+ * repetitions: each thread enters inner_reps / threads times (EPCC does the
+ * same), so the total is inner_reps rounded down to a multiple of threads. */
+double epcc_critical(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    long per_thread = inner_reps / threads;
+    long entered = 0;
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < per_thread; r++) {
+#pragma omp critical(epcc_critical)
+            {
+                epcc_delay(delay_len);
+                entered++;
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return entered == per_thread * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: omp_set_lock, one delay, omp_unset_lock; shared out as in
+ * epcc_critical. */
+double epcc_lock(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    long per_thread = inner_reps / threads;
+    long entered = 0;
+    omp_lock_t lock;
+    omp_init_lock(&lock);
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < per_thread; r++) {
+            omp_set_lock(&lock);
+            epcc_delay(delay_len);
+            entered++;
+            omp_unset_lock(&lock);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    omp_destroy_lock(&lock);
+    return entered == per_thread * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: one `#pragma omp atomic` add to a shared double; shared out
+ * as in epcc_critical. As in EPCC the update itself is the body, so
+ * `delay_len` is not used (its reference is a plain add, well under 1 ns). */
+double epcc_atomic(int threads, long inner_reps, int delay_len) {
+    (void)delay_len;
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    long per_thread = inner_reps / threads;
+    double total = 0.0;
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < per_thread; r++) {
+#pragma omp atomic update
+            total += 1.0;
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    /* Exact: every partial sum is an integer below 2^53. */
+    return total == (double)(per_thread * threads) ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: a parallel region with reduction(+:sum) in which every
+ * thread runs one delay and adds 1. */
+double epcc_reduction(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    long total = 0;
+    double start = omp_get_wtime();
+    for (long r = 0; r < inner_reps; r++) {
+        long sum = 0;
+#pragma omp parallel num_threads(threads) reduction(+ : sum)
+        {
+            epcc_delay(delay_len);
+            sum += 1;
+        }
+        total += sum;
+    }
+    double elapsed = omp_get_wtime() - start;
+    return total == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* The schedule kernels: one repetition is one worksharing loop of
+ * threads * EPCC_ITERS_PER_THREAD iterations, one delay each, with the given
+ * schedule clause, inside a single parallel region. */
+#define EPCC_DEFINE_SCHEDULE(fn_name, for_pragma)                                 \
+    static int fn_name(int threads, long inner_reps, int chunk, int delay_len) { \
+        int team = threads;                                                       \
+        int iters = threads * EPCC_ITERS_PER_THREAD;                              \
+        (void)chunk;                                                              \
+        _Pragma("omp parallel num_threads(threads)") {                            \
+            _Pragma("omp single nowait") team = omp_get_num_threads();            \
+            for (long r = 0; r < inner_reps; r++) {                               \
+                _Pragma(for_pragma) for (int i = 0; i < iters; i++) {             \
+                    epcc_delay(delay_len);                                        \
+                }                                                                 \
+            }                                                                     \
+        }                                                                         \
+        return team;                                                              \
+    }
+
+EPCC_DEFINE_SCHEDULE(epcc_sched_static_blocks, "omp for schedule(static)")
+EPCC_DEFINE_SCHEDULE(epcc_sched_static_chunks, "omp for schedule(static, chunk)")
+EPCC_DEFINE_SCHEDULE(epcc_sched_dynamic, "omp for schedule(dynamic, chunk)")
+EPCC_DEFINE_SCHEDULE(epcc_sched_guided, "omp for schedule(guided, chunk)")
+
+/* kind: EPCC_SCHED_STATIC, EPCC_SCHED_DYNAMIC or EPCC_SCHED_GUIDED. chunk: the
+ * chunk size; 0 means "no chunk clause" (static: one block per thread;
+ * dynamic and guided: the default chunk, 1). */
+double epcc_schedule(int kind, int chunk, int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps) || chunk < 0) {
+        return EPCC_BAD_ARG;
+    }
+    int used = chunk == 0 ? 1 : chunk;
+    int team;
+    double start = omp_get_wtime();
+    switch (kind) {
+    case EPCC_SCHED_STATIC:
+        team = chunk == 0 ? epcc_sched_static_blocks(threads, inner_reps, used, delay_len)
+                          : epcc_sched_static_chunks(threads, inner_reps, used, delay_len);
+        break;
+    case EPCC_SCHED_DYNAMIC:
+        team = epcc_sched_dynamic(threads, inner_reps, used, delay_len);
+        break;
+    case EPCC_SCHED_GUIDED:
+        team = epcc_sched_guided(threads, inner_reps, used, delay_len);
+        break;
+    default:
+        return EPCC_BAD_ARG;
+    }
+    double elapsed = omp_get_wtime() - start;
+    return team == threads ? elapsed : EPCC_TEAM_SIZE;
+}
+
+/* Task counters: slot t * EPCC_SLOT_STRIDE is written only by thread t (the
+ * thread that runs the task), so no atomics are needed; the stride keeps the
+ * slots on separate 64-byte lines. */
+#define EPCC_SLOT_STRIDE 16
+#define EPCC_MAX_TASK_THREADS 256
+
+static long epcc_task_slots[EPCC_MAX_TASK_THREADS * EPCC_SLOT_STRIDE];
+
+static void epcc_task_body(int delay_len) {
+    epcc_delay(delay_len);
+    epcc_task_slots[omp_get_thread_num() * EPCC_SLOT_STRIDE] += 1;
+}
+
+static int epcc_task_prepare(int threads, long inner_reps) {
+    if (!epcc_prepare(threads, inner_reps) || threads > EPCC_MAX_TASK_THREADS) {
+        return 0;
+    }
+    for (int t = 0; t < threads; t++) {
+        epcc_task_slots[t * EPCC_SLOT_STRIDE] = 0;
+    }
+    return 1;
+}
+
+static long epcc_task_total(int threads) {
+    long total = 0;
+    for (int t = 0; t < threads; t++) {
+        total += epcc_task_slots[t * EPCC_SLOT_STRIDE];
+    }
+    return total;
+}
+
+/* One repetition: the master creates `threads` tasks (one delay each); the
+ * other threads run them from the implicit barrier at the region's end. One
+ * parallel region for all repetitions. */
+double epcc_master_task(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    long tasks = inner_reps * threads;
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp master
+        for (long k = 0; k < tasks; k++) {
+#pragma omp task firstprivate(delay_len)
+            epcc_task_body(delay_len);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == tasks ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: every thread creates one task (one delay). One parallel
+ * region for all repetitions; tasks finish at its implicit barrier. */
+double epcc_parallel_task(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp task firstprivate(delay_len)
+            epcc_task_body(delay_len);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: every thread creates one task (one delay) and then waits for
+ * it with `taskwait`. */
+double epcc_task_wait(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp task firstprivate(delay_len)
+            epcc_task_body(delay_len);
+#pragma omp taskwait
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}

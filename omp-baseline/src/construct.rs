@@ -1,0 +1,166 @@
+//! The constructs the C kernels measure.
+
+use std::fmt;
+
+/// Iterations per thread in one repetition of a schedule kernel: EPCC's
+/// `itersperthr`. Mirrors `EPCC_ITERS_PER_THREAD` in `c/epcc.c`.
+pub const ITERS_PER_THREAD: usize = 128;
+
+/// A worksharing-loop schedule for [`Construct::Schedule`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ScheduleKind {
+    /// `schedule(static)`, or `schedule(static, chunk)` with a chunk.
+    Static,
+    /// `schedule(dynamic, chunk)`.
+    Dynamic,
+    /// `schedule(guided, chunk)`.
+    Guided,
+}
+
+impl ScheduleKind {
+    /// The code `epcc_schedule` takes (`EPCC_SCHED_*` in `c/epcc.c`).
+    #[cfg_attr(omp_missing, allow(dead_code))]
+    pub(crate) fn code(self) -> i32 {
+        match self {
+            ScheduleKind::Static => 0,
+            ScheduleKind::Dynamic => 1,
+            ScheduleKind::Guided => 2,
+        }
+    }
+
+    /// `STATIC`, `DYNAMIC` or `GUIDED`, as EPCC prints them.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScheduleKind::Static => "STATIC",
+            ScheduleKind::Dynamic => "DYNAMIC",
+            ScheduleKind::Guided => "GUIDED",
+        }
+    }
+}
+
+/// One OpenMP construct measured by a C kernel. Each runs `inner_reps`
+/// repetitions; "one repetition" is, per construct:
+///
+/// | construct | one repetition | C function |
+/// |---|---|---|
+/// | `Parallel` | fork a team, each thread one delay, join | `epcc_parallel` |
+/// | `For` | a static `for` of `threads` iterations (one delay each) + its barrier, in one region | `epcc_for` |
+/// | `ParallelFor` | a combined `parallel for` of `threads` iterations | `epcc_parallel_for` |
+/// | `Barrier` | each thread one delay, then `barrier`, in one region | `epcc_barrier` |
+/// | `Single` | one delay in `single` (+ its barrier) | `epcc_single` |
+/// | `Critical` | one delay in `critical`; `inner_reps / threads` per thread | `epcc_critical` |
+/// | `Lock` | `omp_set_lock`, one delay, `omp_unset_lock`; shared out like `Critical` | `epcc_lock` |
+/// | `Atomic` | one `atomic` add, **no delay** (as in EPCC); shared out like `Critical` | `epcc_atomic` |
+/// | `Reduction` | a region with `reduction(+)`, each thread one delay | `epcc_reduction` |
+/// | `Schedule` | a `for` of `threads *` [`ITERS_PER_THREAD`] iterations with that schedule, one region | `epcc_schedule` |
+/// | `MasterTask` | the master creates `threads` tasks (one delay each), all threads run them | `epcc_master_task` |
+/// | `ParallelTask` | every thread creates one task | `epcc_parallel_task` |
+/// | `TaskWait` | every thread creates one task, then `taskwait` | `epcc_task_wait` |
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Construct {
+    /// `#pragma omp parallel`.
+    Parallel,
+    /// `#pragma omp for schedule(static)` inside one region.
+    For,
+    /// `#pragma omp parallel for`.
+    ParallelFor,
+    /// `#pragma omp barrier`.
+    Barrier,
+    /// `#pragma omp single`.
+    Single,
+    /// `#pragma omp critical`.
+    Critical,
+    /// `omp_set_lock` / `omp_unset_lock`.
+    Lock,
+    /// `#pragma omp atomic`.
+    Atomic,
+    /// `reduction(+:x)` on a parallel region.
+    Reduction,
+    /// A worksharing loop with a schedule clause.
+    Schedule {
+        /// `static`, `dynamic` or `guided`.
+        kind: ScheduleKind,
+        /// The chunk size; 0 leaves the clause without a chunk (static: one
+        /// block per thread; dynamic and guided: chunk 1).
+        chunk: u32,
+    },
+    /// Tasks created by the master, run by the team.
+    MasterTask,
+    /// Tasks created by every thread.
+    ParallelTask,
+    /// A task and a `taskwait`, on every thread.
+    TaskWait,
+}
+
+impl Construct {
+    /// Every construct EPCC's syncbench and taskbench measure, plus the three
+    /// schedules with chunk 1 (EPCC's schedbench sweeps the chunk).
+    pub const ALL: [Construct; 15] = [
+        Construct::Parallel,
+        Construct::For,
+        Construct::ParallelFor,
+        Construct::Barrier,
+        Construct::Single,
+        Construct::Critical,
+        Construct::Lock,
+        Construct::Atomic,
+        Construct::Reduction,
+        Construct::Schedule { kind: ScheduleKind::Static, chunk: 0 },
+        Construct::Schedule { kind: ScheduleKind::Dynamic, chunk: 1 },
+        Construct::Schedule { kind: ScheduleKind::Guided, chunk: 1 },
+        Construct::MasterTask,
+        Construct::ParallelTask,
+        Construct::TaskWait,
+    ];
+
+    /// EPCC's name for the construct: `PARALLEL`, `FOR`, `PARALLEL FOR`,
+    /// `BARRIER`, `SINGLE`, `CRITICAL`, `LOCK/UNLOCK`, `ATOMIC`, `REDUCTION`,
+    /// `STATIC` / `DYNAMIC` / `GUIDED` (the chunk is in `Display`),
+    /// `MASTER TASK`, `PARALLEL TASK`, `TASK WAIT`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Construct::Parallel => "PARALLEL",
+            Construct::For => "FOR",
+            Construct::ParallelFor => "PARALLEL FOR",
+            Construct::Barrier => "BARRIER",
+            Construct::Single => "SINGLE",
+            Construct::Critical => "CRITICAL",
+            Construct::Lock => "LOCK/UNLOCK",
+            Construct::Atomic => "ATOMIC",
+            Construct::Reduction => "REDUCTION",
+            Construct::Schedule { kind, .. } => kind.name(),
+            Construct::MasterTask => "MASTER TASK",
+            Construct::ParallelTask => "PARALLEL TASK",
+            Construct::TaskWait => "TASK WAIT",
+        }
+    }
+
+    /// Whether one repetition is a task construct (these kernels accept at
+    /// most 256 threads).
+    pub fn is_task(&self) -> bool {
+        matches!(self, Construct::MasterTask | Construct::ParallelTask | Construct::TaskWait)
+    }
+
+    /// How many delays one repetition runs in total across the team: what to
+    /// multiply [`crate::reference`]'s per-delay time by when the work is not
+    /// spread evenly (`Single` and `Critical` run one, `Parallel` runs
+    /// `threads`, `Schedule` runs `threads *` [`ITERS_PER_THREAD`], `Atomic` none).
+    pub fn delays_per_rep(&self, threads: usize) -> usize {
+        match self {
+            Construct::Single | Construct::Critical | Construct::Lock => 1,
+            Construct::Atomic => 0,
+            Construct::Schedule { .. } => threads * ITERS_PER_THREAD,
+            _ => threads,
+        }
+    }
+}
+
+impl fmt::Display for Construct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Construct::Schedule { kind: ScheduleKind::Static, chunk: 0 } => f.pad("STATIC"),
+            Construct::Schedule { kind, chunk } => f.pad(&format!("{}_{chunk}", kind.name())),
+            other => f.pad(other.name()),
+        }
+    }
+}
