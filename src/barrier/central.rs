@@ -2,12 +2,12 @@
 //! the "sense" generalised to a generation number so waiters never confuse
 //! two episodes). See `README.md` in this folder for the protocol.
 
-use super::{Algorithm, Shared, Timeout};
+use super::{Algorithm, Deadline, Shared, Timeout};
 use crate::primitive::{AtomicU32, Ordering};
 use crate::wait::{WaitCell, WaitStrategy};
 use crossbeam_utils::CachePadded;
 use std::fmt;
-use std::time::Instant;
+use std::time::Duration;
 
 /// Bit 0 of the epoch word: the barrier is broken.
 pub(crate) const BROKEN: u32 = 1;
@@ -52,8 +52,8 @@ impl Algorithm for Central {
         &self,
         _id: Option<usize>,
         strategy: &W,
-        deadline: Option<Instant>,
-        _shared: &Shared,
+        deadline: Option<Deadline>,
+        shared: &Shared,
     ) -> Result<bool, Timeout> {
         // Acquire: pairs with the Release that ended the previous episode, so
         // we also see the `count` reset made before it. Read *before* arriving:
@@ -78,13 +78,18 @@ impl Algorithm for Central {
             return Ok(true);
         }
         let passed = |w: u32| w & !BROKEN != e;
-        match self.epoch.wait_until(strategy, self.n as usize, deadline, |w| passed(w) || w & BROKEN != 0) {
+        let at = deadline.map(|d| d.at);
+        match self.epoch.wait_until(strategy, self.n as usize, at, |w| passed(w) || w & BROKEN != 0) {
             Ok(w) if passed(w) => Ok(false),
             Ok(_) => Err(Timeout::Broken),
             Err(_) => {
+                // Only a timed wait can time out.
+                let after = deadline.map_or(Duration::ZERO, |d| d.after);
                 // AcqRel / Acquire: breaking only if the episode is still the
-                // one we wait for; if it completed meanwhile we passed.
-                match self.epoch.word().compare_exchange(e, e | BROKEN, Ordering::AcqRel, Ordering::Acquire) {
+                // one we wait for; if it completed meanwhile we passed. Under
+                // the reason lock, so waiters that see the bit find the reason.
+                let cas = || self.epoch.word().compare_exchange(e, e | BROKEN, Ordering::AcqRel, Ordering::Acquire);
+                match shared.break_on_timeout(after, cas) {
                     Ok(_) => {
                         self.epoch.wake_all(strategy);
                         Err(Timeout::Expired)

@@ -16,6 +16,8 @@ mod central;
 mod condvar;
 mod tree;
 
+pub use tree::FAN_IN as TREE_FAN_IN;
+
 use crate::primitive::Mutex;
 use crate::wait::{WaitPolicy, WaitStrategy};
 use std::fmt;
@@ -28,10 +30,11 @@ pub enum BarrierKind {
     /// word that all waiters watch. Best up to a few dozen threads.
     #[default]
     Central,
-    /// Combining tree (fan-in [`tree::FAN_IN`]) for arrival, one word for
+    /// Combining tree (fan-in [`TREE_FAN_IN`]) for arrival, one word for
     /// release: contention-free arrivals for many threads. Parties need
     /// distinct ids ([`Barrier::wait_as`]); plain [`Barrier::wait`] takes one
-    /// ticket from a shared counter per episode instead.
+    /// ticket from a shared counter per episode instead. Within one episode
+    /// either every party uses `wait_as` or none does.
     Tree,
     /// Mutex + condition variable, the `std::sync::Barrier` design, with the
     /// wait policy applied before it sleeps on the condvar.
@@ -135,8 +138,10 @@ pub struct BarrierWaitResult {
 }
 
 impl BarrierWaitResult {
-    /// True for exactly one party per episode (the last to arrive), as
-    /// `std::sync::BarrierWaitResult::is_leader`.
+    /// True for exactly one party per episode, as
+    /// `std::sync::BarrierWaitResult::is_leader`: the last to arrive for
+    /// `Central` and `Condvar`, the party at the root (id 0, or the ticket
+    /// that maps to slot 0) for `Tree`.
     pub fn is_leader(&self) -> bool {
         self.leader
     }
@@ -151,11 +156,32 @@ pub(crate) struct Shared {
 impl Shared {
     /// Record `reason` unless one is already recorded. Called before the
     /// algorithm sets its broken bit, so a waiter that sees the bit finds it.
-    fn set_reason(&self, reason: BreakReason) {
+    pub(crate) fn set_reason(&self, reason: BreakReason) {
         let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
         if r.is_none() {
             *r = Some(reason);
         }
+    }
+
+    /// A wait's deadline passed. Runs `try_break` (the algorithm's CAS that
+    /// sets its broken bit only if the episode has neither completed nor
+    /// broken) *while holding the reason lock*, and records
+    /// `TimedOut { after }` if it succeeded. A waiter that sees the bit then
+    /// asks for the reason under the same lock: its load of the bit cannot
+    /// happen-before the CAS that set it, so its lock comes after ours and it
+    /// finds the reason. (Recording after the CAS would let it find none;
+    /// recording before it would be wrong when the CAS fails.)
+    pub(crate) fn break_on_timeout(
+        &self,
+        after: Duration,
+        try_break: impl FnOnce() -> Result<u32, u32>,
+    ) -> Result<u32, u32> {
+        let mut r = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        let res = try_break();
+        if res.is_ok() && r.is_none() {
+            *r = Some(BreakReason::TimedOut { after });
+        }
+        res
     }
 
     fn reason(&self) -> BreakReason {
@@ -182,7 +208,7 @@ pub(crate) trait Algorithm: Send + Sync {
         &self,
         id: Option<usize>,
         strategy: &W,
-        deadline: Option<Instant>,
+        deadline: Option<Deadline>,
         shared: &Shared,
     ) -> Result<bool, Timeout>;
     /// Set the broken state and wake every waiter.
@@ -191,6 +217,16 @@ pub(crate) trait Algorithm: Send + Sync {
     fn is_broken(&self) -> bool;
     /// Clear the broken state and the arrival counts.
     fn reset(&self);
+}
+
+/// When a timed wait gives up, and the timeout it came from (for the break
+/// reason).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    /// Give up at this instant.
+    pub(crate) at: Instant,
+    /// The timeout the caller gave, reported in `BreakReason::TimedOut`.
+    pub(crate) after: Duration,
 }
 
 /// Returned by `Algorithm::arrive_and_wait` when it did not pass: the
@@ -333,46 +369,48 @@ impl<W: WaitStrategy> Barrier<W> {
     /// Arrive and wait for the other parties.
     #[inline]
     pub fn wait(&self) -> Result<BarrierWaitResult, BarrierError> {
-        self.arrive(None, None, Duration::ZERO)
+        self.arrive(None, None)
     }
 
     /// Arrive as party `id` (`0..parties`, distinct within an episode) and
-    /// wait. The tree algorithm uses the id to pick its leaf without touching
-    /// a shared counter; the others ignore it.
+    /// wait. The tree algorithm uses the id to pick its node without touching
+    /// a shared counter; the others ignore it. For `Tree`, do not mix
+    /// `wait_as` and [`wait`](Self::wait) within one episode: a ticket could
+    /// map to a slot some id already holds.
     #[inline]
     pub fn wait_as(&self, id: usize) -> Result<BarrierWaitResult, BarrierError> {
         if id >= self.parties {
             return Err(BarrierError::BadPartyId { id, parties: self.parties });
         }
-        self.arrive(Some(id), None, Duration::ZERO)
+        self.arrive(Some(id), None)
     }
 
     /// Arrive and wait at most `timeout`. If it runs out before every party
     /// arrived, the barrier breaks (`BreakReason::TimedOut`) and every waiter,
     /// this one included, gets the error. A zero timeout is refused.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, BarrierError> {
+        self.arrive_timeout(None, timeout)
+    }
+
+    /// `wait_timeout`, as party `id` when it is known (a [`PartyGuard`] made
+    /// by `party_as`), so the tree never mixes ids and tickets.
+    fn arrive_timeout(&self, id: Option<usize>, timeout: Duration) -> Result<BarrierWaitResult, BarrierError> {
         if timeout.is_zero() {
             return Err(BarrierError::ZeroTimeout);
         }
-        self.arrive(None, Some(Instant::now() + timeout), timeout)
+        if let Some(id) = id.filter(|&id| id >= self.parties) {
+            return Err(BarrierError::BadPartyId { id, parties: self.parties });
+        }
+        self.arrive(id, Some(Deadline { at: Instant::now() + timeout, after: timeout }))
     }
 
     #[inline]
-    fn arrive(
-        &self,
-        id: Option<usize>,
-        deadline: Option<Instant>,
-        timeout: Duration,
-    ) -> Result<BarrierWaitResult, BarrierError> {
+    fn arrive(&self, id: Option<usize>, deadline: Option<Deadline>) -> Result<BarrierWaitResult, BarrierError> {
         match dispatch!(self, b => b.arrive_and_wait(id, &self.strategy, deadline, &self.shared)) {
             Ok(leader) => Ok(BarrierWaitResult { leader }),
-            Err(Timeout::Broken) => Err(self.shared.broken()),
-            Err(Timeout::Expired) => {
-                // The algorithm only reports Expired when it set the broken
-                // bit itself; record why (unless another reason came first).
-                self.shared.set_reason(BreakReason::TimedOut { after: timeout });
-                Err(self.shared.broken())
-            }
+            // On Expired the algorithm has recorded `TimedOut` (unless another
+            // reason came first) before its broken bit became visible.
+            Err(Timeout::Broken | Timeout::Expired) => Err(self.shared.broken()),
         }
     }
 
@@ -435,7 +473,7 @@ impl<W: WaitStrategy> PartyGuard<'_, W> {
 
     /// Wait at most `timeout` (see [`Barrier::wait_timeout`]).
     pub fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, BarrierError> {
-        self.barrier.wait_timeout(timeout)
+        self.barrier.arrive_timeout(self.id, timeout)
     }
 
     /// Leave for good: the barrier breaks with `BreakReason::Left`.

@@ -14,8 +14,11 @@ mod cell;
 mod stats;
 mod strategies;
 
+/// For primitives that run a [`Backoff`] themselves (the condvar barrier).
+pub(crate) use backoff::CLOCK_EVERY;
 pub use backoff::{Backoff, Step};
 pub use cell::{WaitCell, WaitTimedOut};
+pub(crate) use stats::{record as record_wait, record_immediate as record_immediate_wait};
 pub use stats::{reset_stats, stats, WaitStats};
 pub use strategies::{Adaptive, Block, Hybrid, SleepPoll, Spin, SpinYield};
 
