@@ -14,13 +14,13 @@ mod cell;
 mod stats;
 mod strategies;
 
-/// For primitives that run a [`Backoff`] themselves (the condvar barrier).
-pub(crate) use backoff::CLOCK_EVERY;
-pub use backoff::{Backoff, Step};
+pub use backoff::{Backoff, Step, CLOCK_EVERY, CLOCK_FREE_SPINS, NOMINAL_PAUSE};
 pub use cell::{WaitCell, WaitTimedOut};
 pub(crate) use stats::{record as record_wait, record_immediate as record_immediate_wait};
 pub use stats::{reset_stats, stats, WaitStats};
-pub use strategies::{Adaptive, Block, Hybrid, SleepPoll, Spin, SpinYield};
+pub use strategies::{
+    Adaptive, Block, Hybrid, SleepPoll, Spin, SpinYield, ADAPTIVE_CLAMP, ADAPTIVE_MAX_SPIN, ADAPTIVE_MIN_SPIN,
+};
 
 use std::fmt;
 use std::sync::OnceLock;

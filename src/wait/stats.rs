@@ -9,7 +9,7 @@ use std::time::Duration;
 ///
 /// `waited` is the measured time of waits that did not end at their first
 /// check; waits that ended inside the clock-free prefix add an estimate of
-/// [`super::backoff::NOMINAL_PAUSE`] per spin (see `src/wait/README.md`).
+/// [`NOMINAL_PAUSE`](super::NOMINAL_PAUSE) per spin (see `src/wait/README.md`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WaitStats {
     /// Waits started.
