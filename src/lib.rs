@@ -12,3 +12,11 @@ pub use barrier::{Barrier, BarrierKind};
 pub mod sync;
 
 pub use sync::Gate;
+
+pub mod config;
+pub mod team;
+pub mod worksharing;
+
+pub use config::ConfigError;
+pub use team::{global_team, parallel, wtime, BuildError, Ctx, RegionError, Team, TeamBuilder};
+pub use worksharing::Schedule;
