@@ -141,8 +141,10 @@ fn differently_named_criticals_do_not_exclude() {
     let b_done = AtomicUsize::new(0);
     t.parallel(|ctx| {
         if ctx.is_master() {
-            ctx.critical_named("a", || while b_done.load(Ordering::Acquire) == 0 {
-                std::hint::spin_loop();
+            ctx.critical_named("a", || {
+                while b_done.load(Ordering::Acquire) == 0 {
+                    std::hint::spin_loop();
+                }
             });
         } else {
             ctx.critical_named("b", || b_done.store(1, Ordering::Release));
@@ -191,13 +193,19 @@ fn reduce_gives_everyone_the_total() {
                     assert_eq!(sum, (len as u64) * (len as u64).saturating_sub(1) / 2, "n={n} {s} len={len}");
                 }
             });
-            let v = t.parallel_reduce(5..10, s, Vec::new(), |mut a, i| {
-                a.push(i);
-                a
-            }, |mut a, b| {
-                a.extend(b);
-                a
-            });
+            let v = t.parallel_reduce(
+                5..10,
+                s,
+                Vec::new(),
+                |mut a, i| {
+                    a.push(i);
+                    a
+                },
+                |mut a, b| {
+                    a.extend(b);
+                    a
+                },
+            );
             let mut sorted = v.clone();
             sorted.sort_unstable();
             assert_eq!(sorted, vec![5, 6, 7, 8, 9]);
