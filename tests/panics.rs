@@ -254,3 +254,44 @@ fn nested_region_panic_propagates_to_the_outer_region() {
     expect_panic(r, 1, "nested");
     assert_usable(&t);
 }
+
+#[test]
+fn failures_interleaved_with_good_regions_under_every_blocking_policy() {
+    quiet_boom_panics();
+    let _w = watchdog(60, "failures_interleaved");
+    let rounds = if cfg!(miri) { 2 } else { 40 };
+    for policy in [phalanx::WaitPolicy::Block, phalanx::WaitPolicy::default(), phalanx::WaitPolicy::SpinYield] {
+        for n in [2, 3] {
+            let t = Team::builder().num_threads(n).wait_policy(policy).build().unwrap();
+            for round in 0..rounds {
+                let culprit = round % n;
+                match round % 3 {
+                    0 => {
+                        let r = t.try_parallel(|ctx| {
+                            if ctx.thread_num() == culprit {
+                                return;
+                            }
+                            ctx.barrier();
+                        });
+                        match r {
+                            Err(RegionError::Diverged { left, .. }) => assert_eq!(left, culprit, "{policy} n={n}"),
+                            other => panic!("{policy} n={n}: expected divergence, got {other:?}"),
+                        }
+                    }
+                    1 => {
+                        let r = t.try_parallel(|ctx| {
+                            ctx.barrier();
+                            if ctx.thread_num() == culprit {
+                                panic!("boom {culprit}");
+                            }
+                            ctx.barrier();
+                        });
+                        expect_panic(r, culprit, "interleaved panic");
+                    }
+                    _ => assert_usable(&t),
+                }
+            }
+            assert_usable(&t);
+        }
+    }
+}

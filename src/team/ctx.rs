@@ -22,8 +22,17 @@ pub(crate) struct DivergedMarker {
 }
 
 /// One thread's view of a parallel region (`omp_get_thread_num()` and
-/// friends). Each thread of the team gets its own; it is neither `Send` nor
-/// `Sync`, so it cannot be handed to another thread.
+/// friends). Each thread of the team gets its own `&Ctx`; `Ctx` is not
+/// `Sync`, so that reference cannot be handed to another thread:
+///
+/// ```compile_fail
+/// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+/// team.parallel(|ctx| {
+///     std::thread::scope(|s| {
+///         s.spawn(|| ctx.barrier()); // error: `Cell<u32>` cannot be shared between threads
+///     });
+/// });
+/// ```
 ///
 /// ```
 /// let team = phalanx::Team::builder().num_threads(2).build().unwrap();

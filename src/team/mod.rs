@@ -223,7 +223,6 @@ impl Team {
 
     /// `#pragma omp parallel for`: run `f(i)` for every `i` in `range`, once,
     /// split by `schedule`.
-    #[track_caller]
     pub fn parallel_for<F: Fn(usize) + Sync>(&self, range: Range<usize>, schedule: Schedule, f: F) {
         self.parallel(|ctx| ctx.for_each_nowait(range.clone(), schedule, &f));
     }
