@@ -28,8 +28,50 @@ fn median_us(mut f: impl FnMut()) -> f64 {
     v[v.len() / 2]
 }
 
+/// The floor on this machine: one spinning helper thread, a fork counter and
+/// a join counter, nothing else (no closure, no panics, no divergence checks).
+fn bare_spin_fork_join() -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    #[repr(align(128))]
+    struct Line(AtomicU64);
+    let fork = Line(AtomicU64::new(0));
+    let join = Line(AtomicU64::new(0));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut seen = 0;
+            loop {
+                // Acquire: pairs with the Release store of the fork counter.
+                let f = fork.0.load(Ordering::Acquire);
+                if f == u64::MAX {
+                    return;
+                }
+                if f != seen {
+                    seen = f;
+                    // Release: pairs with the Acquire load in the join wait.
+                    join.0.store(f, Ordering::Release);
+                }
+                std::hint::spin_loop();
+            }
+        });
+        let mut k = 0;
+        let r = median_us(|| {
+            k += 1;
+            // Release: nothing to publish here but keeps the shape of a fork.
+            fork.0.store(k, Ordering::Release);
+            // Acquire: pairs with the helper's Release store.
+            while join.0.load(Ordering::Acquire) != k {
+                std::hint::spin_loop();
+            }
+        });
+        // Release: as above.
+        fork.0.store(u64::MAX, Ordering::Release);
+        r
+    })
+}
+
 fn main() {
     let threads = 2;
+    println!("bare spin fork/join    floor        {:6.3} us", bare_spin_fork_join());
     for policy in [WaitPolicy::Spin, WaitPolicy::default()] {
         let team = Team::builder().num_threads(threads).wait_policy(policy).build().expect("team");
         let region = median_us(|| team.parallel(|_| {}));
