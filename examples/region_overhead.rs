@@ -87,9 +87,22 @@ fn main() {
             });
             out.into_inner().expect("not poisoned")
         };
+        let raw_barrier = {
+            let b = phalanx::Barrier::builder(threads).wait_policy(policy).build().expect("barrier");
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    for _ in 0..(BATCHES as u32 + 1) * BATCH {
+                        b.wait().expect("not broken");
+                    }
+                });
+                median_us(|| {
+                    b.wait().expect("not broken");
+                })
+            })
+        };
         println!(
             "phalanx {:<14} empty region {region:6.3} us | region + empty for_each(Static) {for_each:6.3} us | \
-             for_each(Static) inside one region {for_inside:6.3} us",
+             for_each(Static) inside one region {for_inside:6.3} us | plain Barrier::wait {raw_barrier:6.3} us",
             policy.to_string()
         );
     }
