@@ -41,7 +41,7 @@
 //! | `#pragma omp single` | `ctx.single(\|\| ...)` (ends with a barrier) |
 //! | `single copyprivate(x)` | `let x = ctx.single(\|\| compute());` — every thread gets a clone |
 //! | `#pragma omp single nowait` | `ctx.single_nowait(\|\| ...)` → `Option<R>` |
-//! | `#pragma omp critical` | `ctx.critical(\|\| ...)` |
+//! | `#pragma omp critical` | `ctx.critical(\|\| ...)` (one program-wide lock, as in OpenMP) |
 //! | `#pragma omp critical(name)` | `ctx.critical_named("name", \|\| ...)` |
 //! | `#pragma omp sections` / `section` | `ctx.sections(&[&\|\| a(), &\|\| b()])` |
 //! | `#pragma omp for schedule(static)` | `ctx.for_each(0..n, Schedule::Static, \|i\| ...)` |

@@ -352,3 +352,24 @@ fn global_team_and_wtime() {
     let b = phalanx::wtime();
     assert!(b > a && a >= 0.0);
 }
+
+#[test]
+fn critical_is_program_wide_even_in_nested_regions() {
+    let _w = watchdog(20, "critical_is_program_wide_even_in_nested_regions");
+    let t = team(2);
+    let other = team(2);
+    let inside = AtomicUsize::new(0);
+    let body = |ctx: &phalanx::Ctx<'_>| {
+        for _ in 0..100 {
+            ctx.critical(|| {
+                assert_eq!(inside.fetch_add(1, Ordering::Relaxed), 0, "two threads in critical");
+                inside.fetch_sub(1, Ordering::Relaxed);
+            });
+        }
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| other.parallel(body));
+        // Each thread of `t` runs a nested (one-thread) region.
+        t.parallel(|_| t.parallel(body));
+    });
+}

@@ -6,8 +6,10 @@ use crate::barrier::{Barrier, BarrierError, BreakReason};
 use crate::primitive::{Arc, Mutex, Ordering};
 use crate::wait::{self, WaitStats};
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::{self, Location};
+use std::sync::OnceLock;
 
 /// Panic payload of a member released from a wait because another member
 /// failed first. The worker loop recognises it and does not report it.
@@ -218,18 +220,24 @@ impl<'a> Ctx<'a> {
         self.shared.claim.claim_single(c).then(f)
     }
 
-    /// Run `f` while holding the team's critical lock (`#pragma omp critical`).
-    /// A panic inside releases the lock; the region then fails as usual.
+    /// Run `f` while holding the critical lock (`#pragma omp critical`).
+    /// As in OpenMP, the lock is program-wide: every unnamed critical section
+    /// of every team (and of nested regions) excludes every other. A panic
+    /// inside releases the lock; the region then fails as usual.
     pub fn critical<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _g = self.shared.critical.lock().unwrap_or_else(|e| e.into_inner());
+        static CRITICAL: OnceLock<Mutex<()>> = OnceLock::new();
+        let _g = CRITICAL.get_or_init(|| Mutex::new(())).lock().unwrap_or_else(|e| e.into_inner());
         f()
     }
 
-    /// Run `f` holding the lock named `name` (`#pragma omp critical(name)`):
-    /// sections with different names do not exclude each other.
+    /// Run `f` holding the program-wide lock named `name`
+    /// (`#pragma omp critical(name)`): sections with different names do not
+    /// exclude each other.
     pub fn critical_named<R>(&self, name: &str, f: impl FnOnce() -> R) -> R {
+        type Locks = Mutex<HashMap<String, Arc<Mutex<()>>>>;
+        static NAMED: OnceLock<Locks> = OnceLock::new();
         let lock: Arc<Mutex<()>> = {
-            let mut map = self.shared.named.lock().unwrap_or_else(|e| e.into_inner());
+            let mut map = NAMED.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner());
             match map.get(name) {
                 Some(l) => l.clone(),
                 None => map.entry(name.to_owned()).or_insert_with(|| Arc::new(Mutex::new(()))).clone(),

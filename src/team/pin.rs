@@ -4,6 +4,9 @@
 /// (a cgroup that hides the CPU, say), the thread just stays unpinned.
 #[cfg(target_os = "linux")]
 pub(crate) fn pin_to_cpu(i: usize) {
+    if cfg!(miri) {
+        return; // Miri does not model CPU affinity.
+    }
     let cpu = i % crate::wait::cores();
     // SAFETY: `cpu_set_t` is plain data, valid when zeroed; CPU_SET writes
     // inside it (cpu < CPU_SETSIZE for any realistic core count, checked

@@ -5,13 +5,12 @@
 use super::ctx::{Ctx, DivergedMarker, Released};
 use super::error::RegionError;
 use crate::barrier::{Barrier, BarrierKind, BreakReason};
-use crate::primitive::{Arc, AtomicBool, AtomicU64, Mutex, Ordering};
+use crate::primitive::{AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::wait::{self, WaitCell, WaitPolicy, WaitStats};
 use crate::worksharing::{ClaimWord, Schedule};
 use crossbeam_utils::CachePadded;
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
-use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::time::Duration;
 
@@ -125,8 +124,6 @@ pub(crate) struct Shared {
     /// Region `gen` uses `barriers[gen % 2]` (see README: late breaks).
     pub(crate) barriers: [Barrier; 2],
     pub(crate) slots: Box<[Slot]>,
-    pub(crate) critical: Mutex<()>,
-    pub(crate) named: Mutex<HashMap<String, Arc<Mutex<()>>>>,
     failure: Mutex<Option<Failure>>,
     failed: AtomicBool,
     pub(crate) runtime: Schedule,
@@ -172,8 +169,6 @@ impl Shared {
             policy,
             barriers: [barrier(), barrier()],
             slots,
-            critical: Mutex::new(()),
-            named: Mutex::new(HashMap::new()),
             failure: Mutex::new(None),
             failed: AtomicBool::new(false),
             runtime,
