@@ -1,5 +1,71 @@
 //! phalanx: OpenMP-style parallel regions, barriers and master-worker queues,
 //! with an explicit wait policy behind every wait.
+//!
+//! A [`Team`] is a persistent set of threads. [`Team::parallel`] runs a
+//! closure on every thread (the caller is thread 0) and returns when all are
+//! done; inside, the closure gets a [`Ctx`] with the OpenMP constructs:
+//! barriers, `master`, `single`, `critical`, worksharing loops with
+//! schedules, reductions and sections. Every wait (idle workers, barriers,
+//! the join) follows the team's [`WaitPolicy`]: spin, yield, block on a
+//! futex, or the hybrid default. A panic in any thread releases the others
+//! and is re-raised on the caller; a thread that leaves while others wait at
+//! a barrier is reported ([`RegionError::Diverged`]) instead of hanging.
+//!
+//! ```
+//! use phalanx::{Schedule, Team};
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//!
+//! let team = Team::builder().num_threads(2).build()?;
+//! let data: Vec<u64> = (0..1000).collect();
+//! let total = AtomicU64::new(0);
+//! team.parallel(|ctx| {
+//!     let scale = ctx.single(|| 2u64);                  // one thread computes, all get it
+//!     let part = ctx.reduce(0..data.len(), Schedule::Dynamic(64), 0u64,
+//!                           |acc, i| acc + data[i] * scale, |a, b| a + b);
+//!     ctx.master(|| total.store(part, Ordering::Relaxed));
+//! });
+//! assert_eq!(total.into_inner(), 999_000);
+//! # Ok::<(), phalanx::BuildError>(())
+//! ```
+//!
+//! # OpenMP → phalanx
+//!
+//! | OpenMP (C / Fortran) | phalanx |
+//! |---|---|
+//! | `#pragma omp parallel` / `!$OMP PARALLEL` | `team.parallel(\|ctx\| { ... })`, or `phalanx::parallel(\|ctx\| ...)` on the global team |
+//! | `num_threads(4)` | `Team::builder().num_threads(4).build()?` |
+//! | `omp_get_thread_num()` | `ctx.thread_num()` |
+//! | `omp_get_num_threads()` | `ctx.num_threads()` (outside a region: `team.num_threads()`) |
+//! | `#pragma omp barrier` / `!$OMP BARRIER` | `ctx.barrier()` |
+//! | `#pragma omp master` | `ctx.master(\|\| ...)` (no barrier; returns `Some` on thread 0) |
+//! | `#pragma omp single` | `ctx.single(\|\| ...)` (ends with a barrier) |
+//! | `single copyprivate(x)` | `let x = ctx.single(\|\| compute());` — every thread gets a clone |
+//! | `#pragma omp single nowait` | `ctx.single_nowait(\|\| ...)` → `Option<R>` |
+//! | `#pragma omp critical` | `ctx.critical(\|\| ...)` (one program-wide lock, as in OpenMP) |
+//! | `#pragma omp critical(name)` | `ctx.critical_named("name", \|\| ...)` |
+//! | `#pragma omp sections` / `section` | `ctx.sections(&[&\|\| a(), &\|\| b()])` |
+//! | `#pragma omp for schedule(static)` | `ctx.for_each(0..n, Schedule::Static, \|i\| ...)` |
+//! | `schedule(static, 4)` | `Schedule::StaticChunk(4)` |
+//! | `schedule(dynamic, 4)` | `Schedule::Dynamic(4)` |
+//! | `schedule(guided, 4)` | `Schedule::Guided(4)` |
+//! | `schedule(runtime)` | `Schedule::Runtime` (from `OMP_SCHEDULE` or `TeamBuilder::schedule`) |
+//! | `schedule(auto)` | `Schedule::Auto` (= `Static`) |
+//! | `#pragma omp for nowait` | `ctx.for_each_nowait(0..n, schedule, \|i\| ...)` |
+//! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
+//! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |
+//! | `parallel for reduction(...)` | `team.parallel_reduce(0..n, schedule, identity, fold, combine)` |
+//! | `omp_get_wtime()` | `phalanx::wtime()` |
+//! | `OMP_NUM_THREADS=4` | read by `Team::from_env()` / `Team::builder()` and the global team |
+//! | `OMP_SCHEDULE="dynamic,4"` | what `Schedule::Runtime` means |
+//! | `OMP_WAIT_POLICY=active\|passive` | `WaitPolicy::Spin` (`SpinYield` when oversubscribed) / `WaitPolicy::Block` |
+//! | `KMP_BLOCKTIME`-like spin budget | `WaitPolicy::Hybrid { spin }`, `PHALANX_SPIN_US` |
+//! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
+//! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
+//!
+//! Loops take `Range<usize>`; a loop over `lo..=hi` step `s` (or negative
+//! indices) is `0..count` with `lo + i * s` in the body. Environment
+//! variables and their errors: [`config`]. Protocols: `src/team/README.md`,
+//! `src/barrier/README.md`, `src/wait/README.md`.
 #![warn(missing_docs)]
 
 mod primitive;
@@ -13,3 +79,11 @@ pub mod sync;
 
 pub use sync::Gate;
 pub use sync::{Latch, TaskQueue};
+
+pub mod config;
+pub mod team;
+pub mod worksharing;
+
+pub use config::ConfigError;
+pub use team::{global_team, parallel, wtime, BuildError, Ctx, RegionError, Team, TeamBuilder};
+pub use worksharing::Schedule;

@@ -439,6 +439,15 @@ impl<W: WaitStrategy> Barrier<W> {
         self.shared.clear();
     }
 
+    /// Crate-internal [`reset`](Self::reset) through `&self`, for the team:
+    /// it resets a region's barrier while every worker is idle between
+    /// regions, so no party is inside a wait and nobody breaks it meanwhile
+    /// (see `src/team/README.md`).
+    pub(crate) fn reset_idle(&self) {
+        dispatch!(self, b => b.reset());
+        self.shared.clear();
+    }
+
     /// Register the calling thread as a party: waits go through the guard,
     /// and dropping it breaks the barrier (`Panicked` while unwinding, `Left`
     /// otherwise), so peers never hang on a party that is gone.

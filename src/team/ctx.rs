@@ -1,0 +1,254 @@
+//! [`Ctx`]: what a region's closure gets. Thread number, barriers, `master`,
+//! `single`, `critical`; the worksharing loops live in `src/worksharing/`.
+
+use super::region::{status, Shared, WAITING};
+use crate::barrier::{Barrier, BarrierError, BreakReason};
+use crate::primitive::{Arc, Mutex, Ordering};
+use crate::wait::{self, WaitStats};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::{self, Location};
+use std::sync::OnceLock;
+
+/// Panic payload of a member released from a wait because another member
+/// failed first. The worker loop recognises it and does not report it.
+pub(crate) struct Released;
+
+/// Panic payload of a member that waits at a barrier another member will
+/// never reach, because it left the region.
+pub(crate) struct DivergedMarker {
+    pub(crate) left: usize,
+    pub(crate) waiting: usize,
+    pub(crate) at: &'static Location<'static>,
+}
+
+/// One thread's view of a parallel region (`omp_get_thread_num()` and
+/// friends). Each thread of the team gets its own `&Ctx`; `Ctx` is not
+/// `Sync`, so that reference cannot be handed to another thread:
+///
+/// ```compile_fail
+/// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+/// team.parallel(|ctx| {
+///     std::thread::scope(|s| {
+///         s.spawn(|| ctx.barrier()); // error: `Cell<u32>` cannot be shared between threads
+///     });
+/// });
+/// ```
+///
+/// ```
+/// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+/// let hits = std::sync::atomic::AtomicUsize::new(0);
+/// team.parallel(|ctx| {
+///     assert!(ctx.thread_num() < ctx.num_threads());
+///     hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     ctx.barrier();
+///     assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 2);
+/// });
+/// ```
+pub struct Ctx<'a> {
+    pub(crate) shared: &'a Shared,
+    barrier: &'a Barrier,
+    tid: usize,
+    gen: u32,
+    base: u32,
+    /// Barriers entered in this region (explicit and implicit).
+    bars: Cell<u32>,
+    /// Worksharing constructs (loops, `single`, `sections`) entered.
+    constructs: Cell<u32>,
+}
+
+impl fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx").field("thread_num", &self.tid).field("num_threads", &self.shared.n).finish()
+    }
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(shared: &'a Shared, tid: usize, gen: u32, base: u32) -> Self {
+        let barrier = &shared.barriers[(gen & 1) as usize];
+        Ctx { shared, barrier, tid, gen, base, bars: Cell::new(0), constructs: Cell::new(0) }
+    }
+
+    /// This thread's number, `0..num_threads()`; 0 is the thread that called
+    /// `parallel` (`omp_get_thread_num()`).
+    #[inline]
+    pub fn thread_num(&self) -> usize {
+        self.tid
+    }
+
+    /// Threads in this region (`omp_get_num_threads()`).
+    #[inline]
+    pub fn num_threads(&self) -> usize {
+        self.shared.n
+    }
+
+    /// Whether this is thread 0.
+    #[inline]
+    pub fn is_master(&self) -> bool {
+        self.tid == 0
+    }
+
+    /// Wait until every thread of the region arrived (`#pragma omp barrier`).
+    ///
+    /// # Panics
+    /// If another thread panicked (this thread is released; the region
+    /// reports the original panic), or left the region while this one waits
+    /// (the region reports `RegionError::Diverged` naming the thread that
+    /// left and this call site).
+    #[track_caller]
+    #[inline]
+    pub fn barrier(&self) {
+        self.barrier_at(Location::caller());
+    }
+
+    /// The barrier behind every explicit and implicit one; `at` names the
+    /// construct in divergence errors.
+    pub(crate) fn barrier_at(&self, at: &'static Location<'static>) {
+        let k = self.bars.get() + 1;
+        self.bars.set(k);
+        let me = &self.shared.slots[self.tid].waiting;
+        // SeqCst: the divergence handshake with `Shared::finish`: we publish
+        // WAITING then read `join`; a finishing thread adds to `join` then
+        // reads our status. One of the two sees the other.
+        me.store(status(self.gen, WAITING | u64::from(k)), Ordering::SeqCst);
+        // SeqCst: as above.
+        let finished = self.shared.join.word().load(Ordering::SeqCst);
+        let result = if finished != self.base {
+            // Someone finished the region: it will never arrive here.
+            let left = self.shared.leaver(self.gen, self.tid);
+            let reason = BreakReason::Left { party: Some(left) };
+            self.barrier.break_barrier(reason.clone());
+            // The barrier keeps its first reason; a panic breaks it first.
+            Err(BarrierError::Broken(self.barrier.broken_reason().unwrap_or(reason)))
+        } else {
+            self.barrier.wait_as(self.tid)
+        };
+        // Relaxed: a stale WAITING seen by a finishing thread can only name a
+        // barrier that thread passed (no break) or one already broken.
+        me.store(status(self.gen, u64::from(k)), Ordering::Relaxed);
+        if let Err(e) = result {
+            self.released(e, at);
+        }
+    }
+
+    #[cold]
+    fn released(&self, e: BarrierError, at: &'static Location<'static>) -> ! {
+        match e {
+            BarrierError::Broken(BreakReason::Left { party: Some(left) }) if left != self.tid => {
+                panic::resume_unwind(Box::new(DivergedMarker { left, waiting: self.tid, at }))
+            }
+            _ => panic::resume_unwind(Box::new(Released)),
+        }
+    }
+
+    pub(crate) fn barriers_passed(&self) -> u32 {
+        self.bars.get()
+    }
+
+    /// Number the next worksharing construct (every thread counts the same).
+    #[inline]
+    pub(crate) fn next_construct(&self) -> u32 {
+        let c = self.constructs.get();
+        self.constructs.set(c.wrapping_add(1));
+        c
+    }
+
+    /// Mailbox tag of construct `c` in this region.
+    pub(crate) fn tag(&self, c: u32) -> u64 {
+        status(self.gen, u64::from(c))
+    }
+
+    /// Hand `value` to thread `to` for construct tag `tag`.
+    pub(crate) fn post<T: Send + 'static>(&self, to: usize, tag: u64, value: T) {
+        let mut mb = self.shared.slots[to].mailbox.lock().unwrap_or_else(|e| e.into_inner());
+        mb.push((tag, Box::new(value)));
+    }
+
+    /// Take the value posted to thread `from` for `tag`.
+    pub(crate) fn take<T: 'static>(&self, from: usize, tag: u64, what: &str) -> T {
+        let mut mb = self.shared.slots[from].mailbox.lock().unwrap_or_else(|e| e.into_inner());
+        let found = mb.iter().position(|(t, _)| *t == tag).map(|i| mb.swap_remove(i).1);
+        // Drop what failed regions left behind.
+        let gen = u64::from(self.gen);
+        mb.retain(|(t, _)| t >> 32 == gen);
+        drop(mb);
+        match found.map(|b| b.downcast::<T>()) {
+            Some(Ok(v)) => *v,
+            _ => panic!(
+                "phalanx: {what}: thread {from} has no value of this construct; \
+                 the threads of the region reached different constructs"
+            ),
+        }
+    }
+
+    /// Run `f` on thread 0 only, without a barrier (`#pragma omp master`).
+    #[inline]
+    pub fn master<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        self.is_master().then(f)
+    }
+
+    /// Run `f` on one thread, the first to get here, and give every thread a
+    /// clone of its result (`#pragma omp single copyprivate(...)`). Ends with
+    /// a barrier. `R: 'static` because the value travels between threads as a
+    /// type-checked `Box<dyn Any>`.
+    #[track_caller]
+    pub fn single<R: Clone + Send + 'static>(&self, f: impl FnOnce() -> R) -> R {
+        let at = Location::caller();
+        let c = self.next_construct();
+        if self.shared.n == 1 {
+            return f();
+        }
+        let tag = self.tag(c);
+        if self.shared.claim.claim_single(c) {
+            let v = f();
+            for to in (0..self.shared.n).filter(|&t| t != self.tid) {
+                self.post(to, tag, v.clone());
+            }
+            self.barrier_at(at);
+            v
+        } else {
+            self.barrier_at(at);
+            self.take(self.tid, tag, "single")
+        }
+    }
+
+    /// Run `f` on the first thread to get here; the others go on at once
+    /// (`#pragma omp single nowait`). Returns `Some` on the thread that ran it.
+    pub fn single_nowait<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let c = self.next_construct();
+        self.shared.claim.claim_single(c).then(f)
+    }
+
+    /// Run `f` while holding the critical lock (`#pragma omp critical`).
+    /// As in OpenMP, the lock is program-wide: every unnamed critical section
+    /// of every team (and of nested regions) excludes every other. A panic
+    /// inside releases the lock; the region then fails as usual.
+    pub fn critical<R>(&self, f: impl FnOnce() -> R) -> R {
+        static CRITICAL: OnceLock<Mutex<()>> = OnceLock::new();
+        let _g = CRITICAL.get_or_init(|| Mutex::new(())).lock().unwrap_or_else(|e| e.into_inner());
+        f()
+    }
+
+    /// Run `f` holding the program-wide lock named `name`
+    /// (`#pragma omp critical(name)`): sections with different names do not
+    /// exclude each other.
+    pub fn critical_named<R>(&self, name: &str, f: impl FnOnce() -> R) -> R {
+        type Locks = Mutex<HashMap<String, Arc<Mutex<()>>>>;
+        static NAMED: OnceLock<Locks> = OnceLock::new();
+        let lock: Arc<Mutex<()>> = {
+            let mut map = NAMED.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner());
+            match map.get(name) {
+                Some(l) => l.clone(),
+                None => map.entry(name.to_owned()).or_insert_with(|| Arc::new(Mutex::new(()))).clone(),
+            }
+        };
+        let _g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        f()
+    }
+
+    /// This thread's wait counters ([`crate::wait::stats`]).
+    pub fn wait_stats(&self) -> WaitStats {
+        wait::stats()
+    }
+}

@@ -1,0 +1,303 @@
+//! The persistent thread team and parallel regions.
+//!
+//! The fork/join, panic and divergence protocols are in `README.md` in this
+//! folder. Files: `region.rs` (shared words, fork/join, finishing),
+//! `ctx.rs` ([`Ctx`]), `error.rs` ([`RegionError`], [`BuildError`]),
+//! `pin.rs` (CPU pinning).
+
+mod ctx;
+mod error;
+mod pin;
+mod region;
+
+pub use ctx::Ctx;
+pub use error::{BuildError, RegionError};
+
+use crate::barrier::BarrierKind;
+use crate::config::{Config, ConfigError};
+use crate::primitive::{Arc, Mutex};
+use crate::wait::{WaitPolicy, WaitStats};
+use crate::worksharing::Schedule;
+use region::Shared;
+use std::fmt;
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+/// A team of threads that runs parallel regions. Thread 0 is whichever thread
+/// calls [`parallel`](Self::parallel); threads `1..n` are persistent workers
+/// that wait for the next region under the team's wait policy (so a region
+/// soon after the last costs a spin, and a long gap costs no CPU with the
+/// default `Hybrid` policy). Dropping the team stops and joins them.
+///
+/// ```
+/// use phalanx::{Team, Schedule};
+/// let team = Team::builder().num_threads(2).build().unwrap();
+/// let sum = team.parallel_reduce(0..100, Schedule::Dynamic(8), 0u64, |a, i| a + i as u64, |a, b| a + b);
+/// assert_eq!(sum, 4950);
+/// ```
+pub struct Team {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    /// One region at a time: a second OS thread calling `parallel` waits.
+    region_lock: Mutex<()>,
+    kind: BarrierKind,
+}
+
+impl fmt::Debug for Team {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Team")
+            .field("num_threads", &self.shared.n)
+            .field("wait_policy", &self.shared.policy)
+            .field("barrier", &self.kind)
+            .field("schedule", &self.shared.runtime)
+            .finish()
+    }
+}
+
+/// Builds a [`Team`]. Unset settings come from the environment (see
+/// [`crate::config`]), then from defaults: explicit > env > default.
+#[derive(Clone, Debug, Default)]
+pub struct TeamBuilder {
+    num_threads: Option<usize>,
+    wait_policy: Option<WaitPolicy>,
+    barrier: Option<BarrierKind>,
+    schedule: Option<Schedule>,
+    stack_size: Option<usize>,
+    pin: bool,
+    env: Option<Config>,
+}
+
+impl TeamBuilder {
+    /// Team size, caller included (default: `OMP_NUM_THREADS`, else the CPU
+    /// count). 0 is refused by `build`.
+    pub fn num_threads(mut self, n: usize) -> Self {
+        self.num_threads = Some(n);
+        self
+    }
+
+    /// How every wait of the team proceeds (default: `PHALANX_WAIT_POLICY` /
+    /// `OMP_WAIT_POLICY`, else `Hybrid`).
+    pub fn wait_policy(mut self, p: WaitPolicy) -> Self {
+        self.wait_policy = Some(p);
+        self
+    }
+
+    /// Barrier algorithm (default: `PHALANX_BARRIER`, else central).
+    pub fn barrier(mut self, kind: BarrierKind) -> Self {
+        self.barrier = Some(kind);
+        self
+    }
+
+    /// What `Schedule::Runtime` means (default: `OMP_SCHEDULE`, else static).
+    pub fn schedule(mut self, s: Schedule) -> Self {
+        self.schedule = Some(s);
+        self
+    }
+
+    /// Stack size of the worker threads, in bytes.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Pin worker `i` to CPU `i % cpus` (Linux `sched_setaffinity`; no-op
+    /// elsewhere). The calling thread (thread 0) is left alone.
+    pub fn pin_threads(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
+    }
+
+    /// Take environment settings from `config` instead of the process
+    /// environment (tests, or a config read once and reused).
+    pub fn env_config(mut self, config: Config) -> Self {
+        self.env = Some(config);
+        self
+    }
+
+    /// Check the settings, start the workers.
+    pub fn build(self) -> Result<Team, BuildError> {
+        if self.num_threads == Some(0) {
+            return Err(ConfigError::setting("num_threads", 0, "a team needs at least one thread").into());
+        }
+        if let Some(s) = self.schedule {
+            s.validate()?;
+        }
+        let env = match self.env {
+            Some(c) => c,
+            None => Config::from_env()?,
+        };
+        let n = self.num_threads.unwrap_or_else(|| env.threads_or_default());
+        let policy = self.wait_policy.unwrap_or_else(|| env.wait_policy_for(n));
+        let kind = self.barrier.or(env.barrier).unwrap_or_default();
+        let runtime = self.schedule.or(env.schedule).unwrap_or_default();
+        let shared = Arc::new(Shared::new(n, policy, kind, runtime));
+        let mut workers = Vec::with_capacity(n - 1);
+        for tid in 1..n {
+            let sh = Arc::clone(&shared);
+            let pin = self.pin;
+            let mut b = std::thread::Builder::new().name(format!("phalanx-{tid}"));
+            if let Some(sz) = self.stack_size {
+                b = b.stack_size(sz);
+            }
+            match b.spawn(move || {
+                if pin {
+                    pin::pin_to_cpu(tid);
+                }
+                region::worker_loop(&sh, tid)
+            }) {
+                Ok(h) => workers.push(h),
+                Err(error) => {
+                    shared.shut_down();
+                    for h in workers {
+                        let _ = h.join();
+                    }
+                    return Err(BuildError::Spawn { thread: tid, error });
+                }
+            }
+        }
+        Ok(Team { shared, workers, region_lock: Mutex::new(()), kind })
+    }
+}
+
+impl Team {
+    /// A builder; see [`TeamBuilder`].
+    pub fn builder() -> TeamBuilder {
+        TeamBuilder::default()
+    }
+
+    /// A team configured entirely by the environment (`OMP_NUM_THREADS`,
+    /// `OMP_WAIT_POLICY`, `OMP_SCHEDULE`, `PHALANX_*`).
+    pub fn from_env() -> Result<Team, BuildError> {
+        Self::builder().build()
+    }
+
+    /// Threads in the team, the caller included.
+    pub fn num_threads(&self) -> usize {
+        self.shared.n
+    }
+
+    /// The team's wait policy.
+    pub fn wait_policy(&self) -> WaitPolicy {
+        self.shared.policy
+    }
+
+    /// The team's barrier algorithm.
+    pub fn barrier_kind(&self) -> BarrierKind {
+        self.kind
+    }
+
+    /// What `Schedule::Runtime` means in this team.
+    pub fn runtime_schedule(&self) -> Schedule {
+        self.shared.runtime
+    }
+
+    /// Run `f` on every thread of the team (`#pragma omp parallel`) and wait
+    /// for all of them. `f` may borrow from the caller's stack.
+    ///
+    /// Inside a region (of any team), runs `f` on the calling thread alone
+    /// with a one-thread [`Ctx`], as OpenMP does for nested regions. Two OS
+    /// threads calling it on one team take turns.
+    ///
+    /// # Panics
+    /// Re-raises the first panic of any thread, with its original payload;
+    /// panics with the [`RegionError::Diverged`] message when a thread left
+    /// while another waited at a barrier. The team stays usable.
+    pub fn parallel<F: Fn(&Ctx<'_>) + Sync>(&self, f: F) {
+        if let Err(e) = self.try_parallel(f) {
+            e.resume()
+        }
+    }
+
+    /// As [`parallel`](Self::parallel), returning the failure instead of
+    /// re-raising it.
+    pub fn try_parallel<F: Fn(&Ctx<'_>) + Sync>(&self, f: F) -> Result<(), RegionError> {
+        if region::in_region() {
+            let solo = Shared::new(1, self.shared.policy, self.kind, self.shared.runtime);
+            return solo.run(&f);
+        }
+        let _turn = self.region_lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.shared.run(&f)
+    }
+
+    /// `#pragma omp parallel for`: run `f(i)` for every `i` in `range`, once,
+    /// split by `schedule`.
+    pub fn parallel_for<F: Fn(usize) + Sync>(&self, range: Range<usize>, schedule: Schedule, f: F) {
+        self.parallel(|ctx| ctx.for_each_nowait(range.clone(), schedule, &f));
+    }
+
+    /// `#pragma omp parallel for reduction(...)`: fold every index into a
+    /// per-thread accumulator started from `identity`, then combine the
+    /// accumulators in thread order.
+    pub fn parallel_reduce<T, Fo, C>(
+        &self,
+        range: Range<usize>,
+        schedule: Schedule,
+        identity: T,
+        fold: Fo,
+        combine: C,
+    ) -> T
+    where
+        T: Clone + Send + Sync + 'static,
+        Fo: Fn(T, usize) -> T + Sync,
+        C: Fn(T, T) -> T + Sync,
+    {
+        let out = std::sync::Mutex::new(None);
+        self.parallel(|ctx| {
+            let v = ctx.reduce(range.clone(), schedule, identity.clone(), &fold, &combine);
+            if ctx.is_master() {
+                *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+            }
+        });
+        out.into_inner().unwrap_or_else(|e| e.into_inner()).expect("thread 0 stores the result")
+    }
+
+    /// Every thread's wait counters summed, as each published them at the
+    /// end of the last region (thread 0's counters include its waits outside
+    /// the team).
+    pub fn wait_stats(&self) -> WaitStats {
+        self.shared.wait_stats()
+    }
+}
+
+impl Drop for Team {
+    fn drop(&mut self) {
+        self.shared.shut_down();
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The implicit team used by [`parallel`]: built on first use from the
+/// environment.
+///
+/// # Panics
+/// If the environment is invalid, with the [`ConfigError`] message.
+pub fn global_team() -> &'static Team {
+    static GLOBAL: OnceLock<Team> = OnceLock::new();
+    GLOBAL.get_or_init(|| match Team::from_env() {
+        Ok(t) => t,
+        Err(e) => panic!("phalanx: cannot build the global team: {e}"),
+    })
+}
+
+/// Run `f` on every thread of the global team (`#pragma omp parallel` with
+/// no team in sight). See [`Team::parallel`].
+///
+/// ```
+/// let n = std::sync::atomic::AtomicUsize::new(0);
+/// phalanx::parallel(|_ctx| { n.fetch_add(1, std::sync::atomic::Ordering::Relaxed); });
+/// assert_eq!(n.into_inner(), phalanx::global_team().num_threads());
+/// ```
+pub fn parallel<F: Fn(&Ctx<'_>) + Sync>(f: F) {
+    global_team().parallel(f)
+}
+
+/// Seconds since a fixed process-wide origin (`omp_get_wtime()`); only
+/// differences mean anything.
+pub fn wtime() -> f64 {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed().as_secs_f64()
+}

@@ -1,0 +1,106 @@
+//! `for_each`, `for_each_nowait` and `sections` on [`Ctx`].
+
+use super::claim::MAX_DYNAMIC_LEN;
+use super::schedule::{guided_chunk, static_block};
+use super::Schedule;
+use crate::team::Ctx;
+use std::ops::Range;
+use std::panic::Location;
+
+impl Ctx<'_> {
+    /// Run `body` on each chunk of `0..len` this thread gets under `schedule`
+    /// (construct `c`). Chunks are relative to the range's start.
+    #[inline]
+    pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, mut body: impl FnMut(Range<usize>)) {
+        let schedule = match schedule.validate() {
+            Ok(s) => s.resolve(self.shared.runtime),
+            Err(e) => panic!("{e}"),
+        };
+        let (t, n) = (self.thread_num(), self.num_threads());
+        match schedule {
+            Schedule::Static | Schedule::Runtime | Schedule::Auto => {
+                let r = static_block(len, t, n);
+                if !r.is_empty() {
+                    body(r);
+                }
+            }
+            Schedule::StaticChunk(k) => {
+                let mut lo = t.saturating_mul(k);
+                while lo < len {
+                    let hi = lo.saturating_add(k).min(len);
+                    body(lo..hi);
+                    lo = match lo.checked_add(n.saturating_mul(k)) {
+                        Some(v) => v,
+                        None => break,
+                    };
+                }
+            }
+            Schedule::Dynamic(k) => {
+                check_len(len, schedule);
+                while let Some(r) = self.shared.claim.claim(c, len, |_| k) {
+                    body(r);
+                }
+            }
+            Schedule::Guided(k) => {
+                check_len(len, schedule);
+                while let Some(r) = self.shared.claim.claim(c, len, |pos| guided_chunk(len, pos, n, k)) {
+                    body(r);
+                }
+            }
+        }
+    }
+
+    /// `#pragma omp for nowait`: run `f(i)` for the indices of `range` this
+    /// thread gets under `schedule`; every index runs exactly once across
+    /// the team. No barrier at the end.
+    ///
+    /// # Panics
+    /// On a chunk of 0 (`invalid chunk = 0: ...`), and for `Dynamic`/`Guided`
+    /// ranges of 2^40 iterations or more.
+    #[track_caller]
+    pub fn for_each_nowait<F: FnMut(usize)>(&self, range: Range<usize>, schedule: Schedule, mut f: F) {
+        let c = self.next_construct();
+        let start = range.start;
+        let len = range.end.saturating_sub(range.start);
+        self.run_chunks(c, len, schedule, |r| {
+            for i in r {
+                f(start + i);
+            }
+        });
+    }
+
+    /// `#pragma omp for`: as [`for_each_nowait`](Self::for_each_nowait),
+    /// then a barrier.
+    ///
+    /// ```
+    /// use phalanx::{Team, Schedule};
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// let team = Team::builder().num_threads(2).build().unwrap();
+    /// let hits: Vec<AtomicU32> = (0..50).map(|_| AtomicU32::new(0)).collect();
+    /// team.parallel(|ctx| ctx.for_each(0..50, Schedule::Guided(2), |i| {
+    ///     hits[i].fetch_add(1, Ordering::Relaxed);
+    /// }));
+    /// assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 1));
+    /// ```
+    #[track_caller]
+    pub fn for_each<F: FnMut(usize)>(&self, range: Range<usize>, schedule: Schedule, f: F) {
+        let at = Location::caller();
+        self.for_each_nowait(range, schedule, f);
+        self.barrier_at(at);
+    }
+
+    /// `#pragma omp sections`: run each closure exactly once, on whichever
+    /// thread claims it, then a barrier.
+    #[track_caller]
+    pub fn sections(&self, sections: &[&dyn Fn()]) {
+        self.for_each(0..sections.len(), Schedule::Dynamic(1), |i| sections[i]());
+    }
+}
+
+#[track_caller]
+fn check_len(len: usize, schedule: Schedule) {
+    assert!(
+        len <= MAX_DYNAMIC_LEN,
+        "invalid range length = {len} for schedule {schedule}: dynamic and guided loops take at most {MAX_DYNAMIC_LEN} iterations"
+    );
+}

@@ -1,0 +1,14 @@
+//! Worksharing: loop schedules, `for_each`, `reduce`, `sections` and the
+//! shared claim word behind dynamic schedules and `single`.
+//!
+//! The protocol of the claim word is in `src/team/README.md` ("Worksharing
+//! claim word"). Loops take `Range<usize>`: an OpenMP loop over negative or
+//! strided indices maps onto `0..count` with one multiply-add in the body.
+
+mod claim;
+mod for_loop;
+mod reduce;
+mod schedule;
+
+pub(crate) use claim::ClaimWord;
+pub use schedule::Schedule;
