@@ -85,5 +85,7 @@ pub mod team;
 pub mod worksharing;
 
 pub use config::ConfigError;
-pub use team::{global_team, parallel, wtime, BuildError, Ctx, RegionError, Team, TeamBuilder};
+pub use team::{
+    global_team, parallel, wtime, BuildError, Ctx, Feeder, MasterWorkerError, RegionError, Team, TeamBuilder,
+};
 pub use worksharing::Schedule;

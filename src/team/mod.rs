@@ -3,15 +3,17 @@
 //! The fork/join, panic and divergence protocols are in `README.md` in this
 //! folder. Files: `region.rs` (shared words, fork/join, finishing),
 //! `ctx.rs` ([`Ctx`]), `error.rs` ([`RegionError`], [`BuildError`]),
-//! `pin.rs` (CPU pinning).
+//! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning).
 
 mod ctx;
 mod error;
+mod master_worker;
 mod pin;
 mod region;
 
 pub use ctx::Ctx;
 pub use error::{BuildError, RegionError};
+pub use master_worker::{Feeder, MasterWorkerError};
 
 use crate::barrier::BarrierKind;
 use crate::config::{Config, ConfigError};
