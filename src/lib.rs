@@ -1,6 +1,8 @@
 //! phalanx: OpenMP-style parallel regions, barriers and master-worker queues,
 //! with an explicit wait policy behind every wait.
 #![warn(missing_docs)]
+// Only std/loom facade types inside the library (see .clippy.toml).
+#![cfg_attr(not(test), warn(clippy::disallowed_types))]
 
 mod primitive;
 pub mod wait;
