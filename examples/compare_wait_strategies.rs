@@ -92,6 +92,9 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, FlagError>
             inline.clone().or_else(|| it.next()).ok_or_else(|| FlagError::new(&flag, "", "missing value"))
         };
         match flag.as_str() {
+            "-h" | "--help" | "--json" if inline.is_some() => {
+                return Err(FlagError::new(&flag, inline.as_deref().unwrap_or(""), "takes no value"))
+            }
             "-h" | "--help" => return Ok(Parsed::Help),
             "--json" => args.json = true,
             "--threads" => args.threads = parse_usize_list(&flag, &value(&mut it)?, 2, 256)?,
