@@ -67,6 +67,8 @@
 //! variables and their errors: [`config`]. Protocols: `src/team/README.md`,
 //! `src/barrier/README.md`, `src/wait/README.md`.
 #![warn(missing_docs)]
+// Only std/loom facade types inside the library (see .clippy.toml).
+#![cfg_attr(not(test), warn(clippy::disallowed_types))]
 
 mod primitive;
 pub mod wait;
