@@ -245,7 +245,7 @@ impl Team {
         Fo: Fn(T, usize) -> T + Sync,
         C: Fn(T, T) -> T + Sync,
     {
-        let out = std::sync::Mutex::new(None);
+        let out = Mutex::new(None);
         self.parallel(|ctx| {
             let v = ctx.reduce(range.clone(), schedule, identity.clone(), &fold, &combine);
             if ctx.is_master() {

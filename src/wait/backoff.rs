@@ -160,6 +160,9 @@ mod test {
     use super::*;
 
     #[test]
+    // Miri's clock runs far faster than its interpreter: the 20 µs yield
+    // phase is over before one yield, so the phases cannot all be observed.
+    #[cfg_attr(miri, ignore)]
     fn spin_then_yield_then_block() {
         let mut b = Backoff::new(Plan {
             spin: Duration::from_micros(20),
