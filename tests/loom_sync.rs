@@ -138,3 +138,37 @@ fn queue_push_racing_close_is_popped_or_handed_back() {
         });
     }
 }
+
+/// Two consumers, one push racing a close: the push wakes only one consumer
+/// unless it sees the queue closed, so both consumers must still end with
+/// `None` (a consumer waiting for the in-flight push to end must not be left
+/// asleep while the other takes the item). Block only: the wake-one path is
+/// what is checked, and Spin never parks.
+#[test]
+fn queue_two_consumers_push_racing_close_all_finish() {
+    loom::model(|| {
+        let queue = Arc::new(TaskQueue::with_policy(WaitPolicy::Block));
+        let pusher = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.push(7).err().map(|e| e.into_inner()))
+        };
+        let consumer = {
+            let queue = queue.clone();
+            thread::spawn(move || {
+                let mut n = 0;
+                while queue.pop().is_some() {
+                    n += 1;
+                }
+                n
+            })
+        };
+        queue.close();
+        let mut mine = 0;
+        while queue.pop().is_some() {
+            mine += 1;
+        }
+        let refused = pusher.join().unwrap();
+        let theirs = consumer.join().unwrap();
+        assert_eq!(mine + theirs + usize::from(refused.is_some()), 1, "lost or duplicated");
+    });
+}

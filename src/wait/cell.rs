@@ -91,6 +91,24 @@ impl WaitCell {
         }
     }
 
+    /// Wake one thread blocked on this cell, if any may be: for a change
+    /// that only one waiter can use (one item pushed to a queue). Same
+    /// protocol as [`wake_all`](Self::wake_all); a woken waiter that finds
+    /// nothing to do goes back to waiting, so waking one never strands work
+    /// as long as every such change wakes one.
+    #[inline]
+    pub fn wake_one<W: WaitStrategy + ?Sized>(&self, strategy: &W) {
+        if !strategy.may_block() {
+            return;
+        }
+        // F_w: as in `wake_all`.
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by F_w above, as in `wake_all`.
+        if self.sleepers.load(Ordering::Relaxed) != 0 {
+            self.parker.unpark_one(&self.word);
+        }
+    }
+
     /// Wait until `done(word)` holds, following `strategy`'s plan for an
     /// episode of `parties` threads, or until `deadline`. Returns the value
     /// that satisfied `done`. The load that reads it is `Acquire`, so what the

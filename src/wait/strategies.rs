@@ -1,7 +1,7 @@
 //! The concrete strategies. Each is a small value type; [`super::WaitPolicy`]
 //! dispatches to them by matching once per wait.
 
-use super::{oversubscribed, Finally, Plan, WaitStrategy, OVERSUBSCRIBED_YIELD, SPIN_YIELD_SPIN};
+use super::{oversubscribed, Finally, Plan, WaitStrategy, OVERSUBSCRIBED_YIELD, PURE_SPIN, SPIN_YIELD_SPIN};
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -49,9 +49,18 @@ impl WaitStrategy for Block {
     }
 }
 
-/// Spin up to `spin`, then block. When the episode's parties outnumber the
-/// cores it does not spin at all: it yields for [`OVERSUBSCRIBED_YIELD`], then
-/// blocks.
+/// The plan of a spin budget `spin` followed by blocking: pure `PAUSE` for
+/// the first [`PURE_SPIN`] of it, `sched_yield` for the rest, then block.
+#[inline]
+pub fn spin_then_yield(spin: Duration) -> Plan {
+    let pure = spin.min(PURE_SPIN);
+    Plan { spin: pure, yield_for: spin - pure, finally: Finally::Block }
+}
+
+/// Spin up to `spin`, then block. The first [`PURE_SPIN`] of the budget is
+/// pure `PAUSE`, the rest spins with `sched_yield` (see [`PURE_SPIN`] for
+/// why). When the episode's parties outnumber the cores it does not spin at
+/// all: it yields for [`OVERSUBSCRIBED_YIELD`], then blocks.
 #[derive(Clone, Copy, Debug)]
 pub struct Hybrid {
     /// Spin budget before blocking.
@@ -70,7 +79,7 @@ impl WaitStrategy for Hybrid {
         if oversubscribed(parties) {
             Plan { spin: Duration::ZERO, yield_for: OVERSUBSCRIBED_YIELD, finally: Finally::Block }
         } else {
-            Plan { spin: self.spin, yield_for: Duration::ZERO, finally: Finally::Block }
+            spin_then_yield(self.spin)
         }
     }
     fn may_block(&self) -> bool {
@@ -127,7 +136,7 @@ impl WaitStrategy for Adaptive {
         if oversubscribed(parties) {
             return Hybrid::default().plan(parties);
         }
-        Plan { spin: Self::spin_budget(), yield_for: Duration::ZERO, finally: Finally::Block }
+        spin_then_yield(Self::spin_budget())
     }
 
     fn observe(&self, waited: Duration) {
@@ -191,6 +200,9 @@ mod test {
         assert_eq!(p.yield_for, OVERSUBSCRIBED_YIELD);
         assert_eq!(p.finally, Finally::Block);
         let p = Hybrid::default().plan(1);
-        assert_eq!(p.spin, super::super::DEFAULT_HYBRID_SPIN);
+        assert_eq!(p.spin + p.yield_for, super::super::DEFAULT_HYBRID_SPIN);
+        assert_eq!(p.spin, PURE_SPIN);
+        let p = Hybrid { spin: Duration::from_micros(1) }.plan(1);
+        assert_eq!((p.spin, p.yield_for), (Duration::from_micros(1), Duration::ZERO));
     }
 }

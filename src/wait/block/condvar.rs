@@ -42,4 +42,10 @@ impl Parker {
         drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
         self.cond.notify_all();
     }
+
+    /// Wake one thread parked on this cell.
+    pub(crate) fn unpark_one(&self, _word: &AtomicU32) {
+        drop(self.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        self.cond.notify_one();
+    }
 }

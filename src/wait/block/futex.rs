@@ -41,6 +41,15 @@ impl Parker {
 
     /// Wake every thread parked on `word`.
     pub(crate) fn unpark_all(&self, word: &AtomicU32) {
+        Self::wake(word, i32::MAX);
+    }
+
+    /// Wake one thread parked on `word`.
+    pub(crate) fn unpark_one(&self, word: &AtomicU32) {
+        Self::wake(word, 1);
+    }
+
+    fn wake(word: &AtomicU32, count: i32) {
         // SAFETY: `word` is a live `AtomicU32`; FUTEX_WAKE only uses its
         // address as a key and never dereferences it, so even a word freed by a
         // woken waiter would be harmless (parking_lot's linux.rs makes the same
@@ -50,7 +59,7 @@ impl Parker {
                 libc::SYS_futex,
                 word.as_ptr(),
                 libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
-                i32::MAX,
+                count,
                 std::ptr::null::<libc::timespec>(),
                 std::ptr::null::<u32>(),
                 0u32,
