@@ -143,10 +143,14 @@ fn queue_push_racing_close_is_popped_or_handed_back() {
 /// unless it sees the queue closed, so both consumers must still end with
 /// `None` (a consumer waiting for the in-flight push to end must not be left
 /// asleep while the other takes the item). Block only: the wake-one path is
-/// what is checked, and Spin never parks.
+/// what is checked, and Spin never parks. The stranding interleaving needs
+/// three preemptions, so this model sets its own bound (with 2, waking one
+/// consumer even on a closed queue is not caught; with 3 it is).
 #[test]
 fn queue_two_consumers_push_racing_close_all_finish() {
-    loom::model(|| {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder.check(|| {
         let queue = Arc::new(TaskQueue::with_policy(WaitPolicy::Block));
         let pusher = {
             let queue = queue.clone();
