@@ -171,7 +171,7 @@ pub fn print_plain(s: &Setup, res: &Results, checks: &[String]) {
 
 /// The whole report as markdown: machine header, tables, checks.
 pub fn markdown(s: &Setup, res: &Results, checks: &[String]) -> String {
-    let mut out = String::from("# phalanx wait-strategy comparison\n\n## Machine\n\n| | |\n|---|---|\n");
+    let mut out = String::from("# phalanx wait-strategy comparison\n\n## Machine\n\n| what | value |\n|---|---|\n");
     for (k, v) in machine(s.cores) {
         out.push_str(&format!("| {k} | {} |\n", v.replace('|', "/")));
     }
