@@ -1,15 +1,23 @@
-//! Compare phalanx's wait policies (and `std` baselines) on three questions:
+//! Compare phalanx's wait policies (and `std` and C OpenMP baselines) on
+//! three questions:
 //!
 //! 1. **Barrier crossing**: µs per crossing of `phalanx::Barrier` at 2, 4, 8
-//!    threads, median of timed batches on a persistent set of threads.
-//! 2. **Release latency**: a master works alone (200 µs–2 ms, varied), then
-//!    opens a `phalanx::Gate`; how long until the waiter runs (median, p99).
+//!    threads, median of timed batches on a persistent set of threads; beside
+//!    it `std::sync::Barrier` and libgomp's barrier with
+//!    `OMP_WAIT_POLICY=active` / `passive` (each in a child process, see
+//!    `compare_wait_strategies/omp.rs`).
+//! 2. **Release latency**: a master works alone, then opens a
+//!    `phalanx::Gate`; how long until the waiter runs (median, p99). Two
+//!    regimes: a short gap (5-40 µs, inside `DEFAULT_HYBRID_SPIN`, so hybrid
+//!    still spins) and a long gap (200 µs-2 ms, past it, so hybrid and
+//!    adaptive have blocked and are woken by a futex wake).
 //! 3. **Idle CPU**: ms of CPU a thread burns per second of waiting on a
 //!    closed gate.
 //!
 //! Then a "checks" section compares this run's numbers with the design's
 //! targets. A MISS is a measurement, not a failure: the exit code is non-zero
-//! only on a bad flag (2) or a primitive that reported an error (1).
+//! only on a bad flag (2) or a primitive that reported an error (1). The run
+//! also writes `summary.md`, `rows.json` and two SVG plots into `--out`.
 //!
 //! ```text
 //! cargo run --release --example compare_wait_strategies -- --help
@@ -17,14 +25,24 @@
 
 mod common;
 
-use common::{fmt_value, median, parse_millis, parse_usize_list, percentile, rows_to_json, FlagError, Row};
+use common::{median, parse_millis, parse_usize_list, percentile, rows_to_json, FlagError, Row};
+use measure::Gap;
 use phalanx::sync::Gate;
 use phalanx::{Barrier, WaitPolicy};
+use phalanx_omp_baseline::OmpWaitPolicy;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 #[path = "compare_wait_strategies/measure.rs"]
 mod measure;
+#[path = "compare_wait_strategies/omp.rs"]
+mod omp;
+#[path = "compare_wait_strategies/plot.rs"]
+mod plot;
+#[path = "compare_wait_strategies/report.rs"]
+mod report;
 
 const USAGE: &str = "\
 compare_wait_strategies: barrier crossing time, release latency and idle CPU per wait policy
@@ -34,22 +52,28 @@ USAGE:
 
 FLAGS:
     --threads LIST       barrier team sizes, comma-separated, each 2..=256   [default: 2,4,8]
-    --policies LIST      any of spin,spin-yield,block,hybrid,adaptive,sleep-poll,std
-                         (std = std::sync baselines)                          [default: all]
+    --policies LIST      any of spin,spin-yield,block,hybrid,adaptive,sleep-poll,std,
+                         omp-active,omp-passive (std = std::sync baselines; omp-* =
+                         libgomp's barrier, barrier table only)              [default: all]
     --duration-ms MS     time budget of each barrier and release measurement  [default: 300]
     --cpu-wait-ms MS     how long the idle-CPU waiter waits, per policy       [default: 1000]
+    --out DIR            write summary.md, rows.json, barrier_crossing.svg and
+                         latency_vs_cpu.svg there     [default: target/compare_wait_strategies]
     --json               print only a JSON array of rows
                          {primitive, policy, threads, metric, value, unit} on stdout
+    --markdown           print the summary as markdown (as in summary.md) on stdout
     -h, --help           print this help
 
 Progress goes to stderr. Exit codes: 0 ok (MISS lines included), 1 a primitive
 returned an error, 2 a bad flag.";
 
-/// One contender: a phalanx policy or the std baseline.
+/// One contender: a phalanx policy, the std baseline or a libgomp policy.
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Contender {
     Phalanx(WaitPolicy),
     Std,
+    /// libgomp's barrier under `OMP_WAIT_POLICY`; barrier table only.
+    Omp(OmpWaitPolicy),
 }
 
 impl Contender {
@@ -57,7 +81,19 @@ impl Contender {
         match self {
             Contender::Phalanx(p) => p.name(),
             Contender::Std => "std",
+            Contender::Omp(p) => omp::row_name(p),
         }
+    }
+
+    /// Every contender, in table order.
+    fn all() -> Vec<Contender> {
+        let omp = [OmpWaitPolicy::Active, OmpWaitPolicy::Passive].map(Contender::Omp);
+        WaitPolicy::all().into_iter().map(Contender::Phalanx).chain([Contender::Std]).chain(omp).collect()
+    }
+
+    /// Whether it takes part in the gate measurements (release, idle CPU).
+    fn has_gate(self) -> bool {
+        !matches!(self, Contender::Omp(_))
     }
 }
 
@@ -67,7 +103,11 @@ struct Args {
     contenders: Vec<Contender>,
     budget: Duration,
     cpu_wait: Duration,
+    out: PathBuf,
     json: bool,
+    markdown: bool,
+    /// Hidden: run as the OpenMP child of another run (see `omp.rs`).
+    omp_child: Option<OmpWaitPolicy>,
 }
 
 enum Parsed {
@@ -78,10 +118,13 @@ enum Parsed {
 fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, FlagError> {
     let mut args = Args {
         threads: vec![2, 4, 8],
-        contenders: WaitPolicy::all().into_iter().map(Contender::Phalanx).chain([Contender::Std]).collect(),
+        contenders: Contender::all(),
         budget: Duration::from_millis(300),
         cpu_wait: Duration::from_millis(1000),
+        out: PathBuf::from("target/compare_wait_strategies"),
         json: false,
+        markdown: false,
+        omp_child: None,
     };
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -92,26 +135,34 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, FlagError>
             inline.clone().or_else(|| it.next()).ok_or_else(|| FlagError::new(&flag, "", "missing value"))
         };
         match flag.as_str() {
-            "-h" | "--help" | "--json" if inline.is_some() => {
+            "-h" | "--help" | "--json" | "--markdown" if inline.is_some() => {
                 return Err(FlagError::new(&flag, inline.as_deref().unwrap_or(""), "takes no value"))
             }
             "-h" | "--help" => return Ok(Parsed::Help),
             "--json" => args.json = true,
+            "--markdown" => args.markdown = true,
             "--threads" => args.threads = parse_usize_list(&flag, &value(&mut it)?, 2, 256)?,
             "--duration-ms" => args.budget = parse_millis(&flag, &value(&mut it)?, 600_000)?,
             "--cpu-wait-ms" => args.cpu_wait = parse_millis(&flag, &value(&mut it)?, 600_000)?,
+            "--out" => {
+                let v = value(&mut it)?;
+                if v.is_empty() {
+                    return Err(FlagError::new(&flag, &v, "expected a folder"));
+                }
+                args.out = PathBuf::from(v);
+            }
+            omp::CHILD_FLAG => {
+                let v = value(&mut it)?;
+                let p = omp::parse_policy(&v).ok_or_else(|| FlagError::new(&flag, &v, "expected active or passive"))?;
+                args.omp_child = Some(p);
+            }
             "--policies" => {
                 let v = value(&mut it)?;
                 args.contenders = Vec::new();
                 for name in v.split(',').map(str::trim) {
-                    let c = if name == "std" {
-                        Contender::Std
-                    } else {
-                        let p = WaitPolicy::all().into_iter().find(|p| p.name() == name).ok_or_else(|| {
-                            FlagError::new(&flag, &v, format!("unknown policy {name:?} (known: {})", known_policies()))
-                        })?;
-                        Contender::Phalanx(p)
-                    };
+                    let c = Contender::all().into_iter().find(|c| c.name() == name).ok_or_else(|| {
+                        FlagError::new(&flag, &v, format!("unknown policy {name:?} (known: {})", known_policies()))
+                    })?;
                     if !args.contenders.contains(&c) {
                         args.contenders.push(c);
                     }
@@ -120,13 +171,14 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Parsed, FlagError>
             _ => return Err(FlagError::new("flag", &arg, "unknown flag (see --help)")),
         }
     }
+    if args.json && args.markdown {
+        return Err(FlagError::new("--markdown", "", "cannot be combined with --json (both print on stdout)"));
+    }
     Ok(Parsed::Run(args))
 }
 
 fn known_policies() -> String {
-    let mut names: Vec<&str> = WaitPolicy::all().iter().map(|p| p.name()).collect();
-    names.push("std");
-    names.join(", ")
+    Contender::all().iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
 }
 
 fn main() -> ExitCode {
@@ -141,7 +193,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(&args) {
+    let result = match args.omp_child {
+        Some(p) => omp::child_main(p, &args.threads, args.budget),
+        None => run(&args),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: a primitive failed: {e}");
@@ -152,18 +208,48 @@ fn main() -> ExitCode {
 
 /// Everything one run measured.
 #[derive(Default)]
-struct Results {
-    rows: Vec<Row>,
-    /// Barrier measurements that had to be cut short, for the notes.
-    notes: Vec<String>,
+pub struct Results {
+    pub rows: Vec<Row>,
+    /// Barrier measurements that had to be cut short, and skipped rows, for the notes.
+    pub notes: Vec<String>,
 }
 
 impl Results {
-    fn get(&self, primitive: &str, policy: &str, threads: usize, metric: &str) -> Option<f64> {
+    pub fn get(&self, primitive: &str, policy: &str, threads: usize, metric: &str) -> Option<f64> {
         self.rows
             .iter()
             .find(|r| r.primitive == primitive && r.policy == policy && r.threads == threads && r.metric == metric)
             .map(|r| r.value)
+    }
+}
+
+/// The progress line on stderr: `[3/21] barrier hybrid@4 ...`, rewritten in
+/// place on a terminal, one line per step otherwise (CI logs).
+struct Progress {
+    step: usize,
+    total: usize,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        Progress { step: 0, total, tty: std::io::stderr().is_terminal() }
+    }
+
+    fn next(&mut self, what: &str) {
+        self.step += 1;
+        let line = format!("[{}/{}] {what} ...", self.step, self.total);
+        let mut err = std::io::stderr().lock();
+        // Progress is best effort: a closed stderr must not stop the run.
+        let _ = if self.tty { write!(err, "\r\x1b[K{line}") } else { writeln!(err, "{line}") };
+        let _ = err.flush();
+    }
+
+    /// Ends the line on a terminal, so the next output starts on its own.
+    fn done(&self) {
+        if self.tty {
+            eprint!("\r\x1b[K");
+        }
     }
 }
 
@@ -176,10 +262,19 @@ fn run(args: &Args) -> Result<(), String> {
         args.budget.as_millis(),
         args.cpu_wait.as_millis()
     );
+    let mut contenders = args.contenders.clone();
+    if !phalanx_omp_baseline::available() && contenders.iter().any(|c| matches!(c, Contender::Omp(_))) {
+        let line = "C OpenMP baseline unavailable (built without OpenMP): omp-active/omp-passive rows skipped";
+        eprintln!("{line}");
+        res.notes.push(line.into());
+        contenders.retain(|c| !matches!(c, Contender::Omp(_)));
+    }
+    let gated: Vec<Contender> = contenders.iter().copied().filter(|c| c.has_gate()).collect();
+    let mut progress = Progress::new(contenders.len() * args.threads.len() + gated.len() * (Gap::ALL.len() + 1));
 
-    for &c in &args.contenders {
+    for &c in &contenders {
         for &n in &args.threads {
-            eprintln!("  barrier  {:<10} {n} threads ...", c.name());
+            progress.next(&format!("barrier {}@{n}", c.name()));
             let m = match c {
                 Contender::Phalanx(p) => {
                     let b = Barrier::builder(n).wait_policy(p).build().map_err(|e| e.to_string())?;
@@ -191,6 +286,10 @@ fn run(args: &Args) -> Result<(), String> {
                         b.wait();
                         Ok(())
                     })?
+                }
+                Contender::Omp(p) => {
+                    res.rows.extend(omp::barrier_rows(p, n, args.budget)?);
+                    continue;
                 }
             };
             if m.crossings < 100 {
@@ -208,149 +307,57 @@ fn run(args: &Args) -> Result<(), String> {
         }
     }
 
-    for &c in &args.contenders {
-        eprintln!("  release  {:<10} ...", c.name());
-        let lat = match c {
-            Contender::Phalanx(p) => measure::release(&Gate::with_policy(p), args.budget)?,
-            Contender::Std => measure::release(&measure::StdGate::default(), args.budget)?,
-        };
-        res.rows.push(Row::new("gate", c.name(), 2, "release_median", median(&lat), "us"));
-        res.rows.push(Row::new("gate", c.name(), 2, "release_p99", percentile(&lat, 99.0), "us"));
-        res.rows.push(Row::new("gate", c.name(), 2, "release_rounds", lat.len() as f64, "count"));
+    for gap in Gap::ALL {
+        for &c in &gated {
+            progress.next(&format!("release {} gap {}", gap.name(), c.name()));
+            let lat = match c {
+                Contender::Phalanx(p) => measure::release(&Gate::with_policy(p), gap, args.budget)?,
+                _ => measure::release(&measure::StdGate::default(), gap, args.budget)?,
+            };
+            let g = gap.name();
+            res.rows.push(Row::new("gate", c.name(), 2, &format!("release_{g}_median"), median(&lat), "us"));
+            res.rows.push(Row::new("gate", c.name(), 2, &format!("release_{g}_p99"), percentile(&lat, 99.0), "us"));
+            res.rows.push(Row::new("gate", c.name(), 2, &format!("release_{g}_rounds"), lat.len() as f64, "count"));
+        }
     }
 
-    for &c in &args.contenders {
-        eprintln!("  idle CPU {:<10} {} ms ...", c.name(), args.cpu_wait.as_millis());
+    for &c in &gated {
+        progress.next(&format!("idle CPU {} {} ms", c.name(), args.cpu_wait.as_millis()));
         let ms_per_s = match c {
             Contender::Phalanx(p) => measure::idle_cpu(&Gate::with_policy(p), args.cpu_wait)?,
-            Contender::Std => measure::idle_cpu(&measure::StdGate::default(), args.cpu_wait)?,
+            _ => measure::idle_cpu(&measure::StdGate::default(), args.cpu_wait)?,
         };
         res.rows.push(Row::new("gate", c.name(), 2, "cpu_per_wait_s", ms_per_s, "ms/s"));
     }
+    progress.done();
 
-    let checks = checks(&res);
+    let names: Vec<&str> = contenders.iter().map(|c| c.name()).collect();
+    let gate_names: Vec<&str> = gated.iter().map(|c| c.name()).collect();
+    let setup = report::Setup {
+        threads: &args.threads,
+        names: &names,
+        gate_names: &gate_names,
+        cores,
+        budget: args.budget,
+        cpu_wait: args.cpu_wait,
+    };
+    let checks = report::checks(&res);
+    let summary = report::markdown(&setup, &res, &checks);
+    let written = report::write_out(&args.out, &setup, &summary, &res);
     if args.json {
         println!("{}", rows_to_json(&res.rows));
         for line in &checks {
             eprintln!("{line}");
         }
+    } else if args.markdown {
+        print!("{summary}");
     } else {
-        print_tables(args, &res, cores);
-        println!("\nchecks (from this run's numbers; a MISS is reported, not fatal)");
-        for line in &checks {
-            println!("  {line}");
-        }
+        report::print_plain(&setup, &res, &checks);
+    }
+    match written {
+        Ok(files) => eprintln!("wrote {} ({})", args.out.display(), files.join(", ")),
+        Err(e) => eprintln!("warning: could not write the report into {}: {e}", args.out.display()),
     }
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
-}
-
-fn print_tables(args: &Args, res: &Results, cores: usize) {
-    println!(
-        "phalanx wait-strategy comparison: {cores} CPUs, {} build",
-        if cfg!(debug_assertions) { "DEBUG (numbers meaningless)" } else { "release" }
-    );
-
-    println!("\nBarrier crossing, us per crossing (median of timed batches; threads spawned once per cell)");
-    let mut head = format!("  {:<12}", "policy");
-    for n in &args.threads {
-        head.push_str(&format!("{:>12}", format!("{n} threads")));
-    }
-    println!("{head}");
-    for c in &args.contenders {
-        let mut line = format!("  {:<12}", c.name());
-        for &n in &args.threads {
-            let v = res.get("barrier", c.name(), n, "crossing_time").unwrap_or(f64::NAN);
-            let few = res.get("barrier", c.name(), n, "crossings_timed").is_some_and(|k| k < 100.0);
-            line.push_str(&format!("{:>12}", format!("{}{}", fmt_value(v), if few { "*" } else { "" })));
-        }
-        println!("{line}");
-    }
-    for note in &res.notes {
-        println!("  * {note}");
-    }
-
-    println!(
-        "\nGate release latency, us from open() to the waiter running (master busy 200 us-2 ms per round, \
-         budget {} ms)",
-        args.budget.as_millis()
-    );
-    println!("  {:<12}{:>12}{:>12}{:>12}", "policy", "median", "p99", "rounds");
-    for c in &args.contenders {
-        let g = |m| res.get("gate", c.name(), 2, m).unwrap_or(f64::NAN);
-        println!(
-            "  {:<12}{:>12}{:>12}{:>12}",
-            c.name(),
-            fmt_value(g("release_median")),
-            fmt_value(g("release_p99")),
-            g("release_rounds")
-        );
-    }
-
-    println!(
-        "\nCPU burned while waiting, ms of CPU per s of waiting (one waiter on a closed gate for {} ms, \
-         policies one after another)",
-        args.cpu_wait.as_millis()
-    );
-    println!("  {:<12}{:>12}", "policy", "ms/s");
-    for c in &args.contenders {
-        println!(
-            "  {:<12}{:>12}",
-            c.name(),
-            fmt_value(res.get("gate", c.name(), 2, "cpu_per_wait_s").unwrap_or(f64::NAN))
-        );
-    }
-}
-
-/// One target from the design: `PASS`/`MISS` with the numbers, or `SKIP`
-/// when this run did not measure what it needs.
-fn check(label: &str, value: Option<f64>, op: &str, target: f64, detail: String) -> String {
-    match value {
-        Some(v) if v.is_finite() => {
-            let ok = if op == "<=" { v <= target } else { v >= target };
-            format!("{} {label} = {} (target {op} {target}; {detail})", if ok { "PASS" } else { "MISS" }, fmt_value(v))
-        }
-        _ => format!("SKIP {label}: not measured in this run ({detail})"),
-    }
-}
-
-fn checks(res: &Results) -> Vec<String> {
-    let bar = |p: &str, n| res.get("barrier", p, n, "crossing_time");
-    let rel = |p: &str| res.get("gate", p, 2, "release_median");
-    let cpu = |p: &str| res.get("gate", p, 2, "cpu_per_wait_s");
-    let ratio = |a: Option<f64>, b: Option<f64>| Some(a? / b?);
-    let us = |v: Option<f64>| v.map_or("-".into(), |v| format!("{} us", fmt_value(v)));
-    vec![
-        check(
-            "hybrid barrier@2 / spin barrier@2",
-            ratio(bar("hybrid", 2), bar("spin", 2)),
-            "<=",
-            1.5,
-            format!("{} / {}", us(bar("hybrid", 2)), us(bar("spin", 2))),
-        ),
-        check("hybrid barrier@8 (us)", bar("hybrid", 8), "<=", 10.0, us(bar("hybrid", 8))),
-        check(
-            "hybrid barrier@8 / std barrier@8",
-            ratio(bar("hybrid", 8), bar("std", 8)),
-            "<=",
-            0.25,
-            format!("{} / {}", us(bar("hybrid", 8)), us(bar("std", 8))),
-        ),
-        check(
-            "block barrier@2 / std barrier@2",
-            ratio(bar("block", 2), bar("std", 2)),
-            "<=",
-            1.2,
-            format!("{} / {}", us(bar("block", 2)), us(bar("std", 2))),
-        ),
-        check(
-            "sleep-poll release median / hybrid release median",
-            ratio(rel("sleep-poll"), rel("hybrid")),
-            ">=",
-            100.0,
-            format!("{} / {}", us(rel("sleep-poll")), us(rel("hybrid"))),
-        ),
-        check("hybrid idle CPU (ms/s)", cpu("hybrid"), "<=", 5.0, "ms of CPU per s of waiting".into()),
-        check("block idle CPU (ms/s)", cpu("block"), "<=", 5.0, "ms of CPU per s of waiting".into()),
-    ]
 }

@@ -166,9 +166,59 @@ impl Release for StdGate {
     }
 }
 
-/// Shortest and longest stretch the master works alone before opening.
-const WORK_MIN: Duration = Duration::from_micros(200);
-const WORK_MAX: Duration = Duration::from_millis(2);
+/// How long the master works alone before it opens the gate, per round of
+/// the release measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gap {
+    /// [`SHORT_GAP_MIN`]..[`SHORT_GAP_MAX`]: inside `DEFAULT_HYBRID_SPIN`, so a
+    /// hybrid waiter is still spinning when the gate opens.
+    Short,
+    /// [`LONG_GAP_MIN`]..[`LONG_GAP_MAX`]: past every spin budget, so hybrid and
+    /// adaptive waiters have blocked and are woken by a futex wake.
+    Long,
+}
+
+/// The short gap's range: well inside `phalanx::wait::DEFAULT_HYBRID_SPIN`.
+pub const SHORT_GAP_MIN: Duration = Duration::from_micros(5);
+pub const SHORT_GAP_MAX: Duration = Duration::from_micros(40);
+/// The long gap's range: past `DEFAULT_HYBRID_SPIN` and `ADAPTIVE_MAX_SPIN`.
+pub const LONG_GAP_MIN: Duration = Duration::from_micros(200);
+pub const LONG_GAP_MAX: Duration = Duration::from_millis(2);
+
+impl Gap {
+    /// Both regimes, short first.
+    pub const ALL: [Gap; 2] = [Gap::Short, Gap::Long];
+
+    /// `short` or `long`: the middle of the metric names (`release_short_median`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Gap::Short => "short",
+            Gap::Long => "long",
+        }
+    }
+
+    /// The range the master's work is drawn from.
+    pub fn range(self) -> (Duration, Duration) {
+        match self {
+            Gap::Short => (SHORT_GAP_MIN, SHORT_GAP_MAX),
+            Gap::Long => (LONG_GAP_MIN, LONG_GAP_MAX),
+        }
+    }
+
+    /// The range in words, for table titles: `5 us-40 us`.
+    pub fn describe(self) -> String {
+        let f = |d: Duration| {
+            if d.as_micros() % 1000 == 0 {
+                format!("{} ms", d.as_millis())
+            } else {
+                format!("{} us", d.as_micros())
+            }
+        };
+        let (lo, hi) = self.range();
+        format!("{}-{}", f(lo), f(hi))
+    }
+}
+
 /// Rounds of the release measurement: at least, at most.
 const MIN_ROUNDS: usize = 20;
 const MAX_ROUNDS: usize = 5000;
@@ -179,10 +229,11 @@ const RELEASE_TIMEOUT: Duration = Duration::from_secs(10);
 /// (at least [`MIN_ROUNDS`]).
 ///
 /// Per round: the master tells the waiter to go (a channel), works alone for
-/// [`WORK_MIN`]..[`WORK_MAX`] (varied), records the time, opens the gate, and
+/// a time drawn from `gap`'s range, records the time, opens the gate, and
 /// gets the waiter's sample back; then it resets the gate. The waiter's sample
 /// is the time from just before `open()` to just after its `wait()` returned.
-pub fn release<G: Release>(gate: &G, budget: Duration) -> Result<Vec<f64>, String> {
+pub fn release<G: Release>(gate: &G, gap: Gap, budget: Duration) -> Result<Vec<f64>, String> {
+    let (work_min, work_max) = gap.range();
     let base = Instant::now();
     let opened_at = AtomicU64::new(0);
     let ready = AtomicBool::new(false);
@@ -223,7 +274,7 @@ pub fn release<G: Release>(gate: &G, budget: Duration) -> Result<Vec<f64>, Strin
                 while !ready.swap(false, Ordering::Relaxed) {
                     std::thread::yield_now();
                 }
-                busy_for(rng.duration_between(WORK_MIN, WORK_MAX));
+                busy_for(rng.duration_between(work_min, work_max));
                 // Relaxed: published to the waiter by `open()` (see above).
                 opened_at.store(base.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 gate.open();
