@@ -4,7 +4,7 @@
 Runs, from the repository root:
 
     cargo run --release --example compare_wait_strategies -- --out target/bench-report --markdown
-    cargo run --release --example epcc -- --threads N --markdown      (N = 2 and 8, if examples/epcc.rs exists)
+    cargo run --release --example epcc -- --threads N --markdown      (N = 2 and 8, examples/epcc/main.rs)
 
 then copies the comparison's SVG plots into docs/benchmarks/ (checked in) and
 writes BENCHMARKS.md: machine, method, how to reproduce, targets (PASS/MISS as
@@ -111,9 +111,9 @@ def checks(markdown, source):
 
 
 def epcc_header():
-    """The leading //! doc comment of examples/epcc.rs, as text."""
+    """The leading //! doc comment of examples/epcc/main.rs, as text."""
     lines = []
-    with open(os.path.join(ROOT, "examples", "epcc.rs"), encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "examples", "epcc", "main.rs"), encoding="utf-8") as f:
         for line in f:
             if not line.startswith("//!"):
                 if lines:
@@ -149,7 +149,7 @@ def main():
     all_checks = checks(dict(parts).get("Checks", ""), "compare_wait_strategies")
 
     epcc_runs = []
-    have_epcc = os.path.exists(os.path.join(ROOT, "examples", "epcc.rs"))
+    have_epcc = os.path.exists(os.path.join(ROOT, "examples", "epcc", "main.rs"))
     if have_epcc:
         help_text, extra = epcc_flags(opts.quick)
         for n in EPCC_THREADS:
@@ -189,9 +189,9 @@ def main():
     out.append("  `CLOCK_THREAD_CPUTIME_ID` time divided by the wall time it waited, in ms of CPU per s.")
     out.append("")
     if have_epcc:
-        out += ["`epcc` (`examples/epcc.rs`), from its header:", "", epcc_header(), ""]
+        out += ["`epcc` (`examples/epcc/main.rs`), from its header:", "", epcc_header(), ""]
     else:
-        out += ["EPCC microbenchmarks: not run (`examples/epcc.rs` does not exist yet).", "", EPCC_GENERIC, ""]
+        out += ["EPCC microbenchmarks: not run (`examples/epcc/main.rs` does not exist).", "", EPCC_GENERIC, ""]
 
     out += ["## Reproduce", "", "From the repository root, on an otherwise idle machine:", "", "```sh"]
     out.append(" ".join(compare_cmd))
