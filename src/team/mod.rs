@@ -7,6 +7,7 @@
 
 mod ctx;
 mod error;
+mod handoff;
 mod master_worker;
 mod pin;
 mod region;
