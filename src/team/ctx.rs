@@ -1,10 +1,12 @@
 //! [`Ctx`]: what a region's closure gets. Thread number, barriers, `master`,
 //! `single`, `critical`; the worksharing loops live in `src/worksharing/`.
 
+use super::handoff::Handoff;
 use super::region::{status, Shared, WAITING};
 use crate::barrier::{Barrier, BarrierError, BreakReason};
 use crate::primitive::{Arc, Mutex, Ordering};
 use crate::wait::{self, WaitStats};
+use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
@@ -154,32 +156,17 @@ impl<'a> Ctx<'a> {
         c
     }
 
-    /// Mailbox tag of construct `c` in this region.
-    pub(crate) fn tag(&self, c: u32) -> u64 {
-        status(self.gen, u64::from(c))
+    /// Where the construct that ends at this thread's next barrier hands
+    /// values over: the cell parity and the tag (README, "Handing values
+    /// over"). Cells alternate by barrier parity.
+    pub(crate) fn handoff_key(&self) -> (usize, u64) {
+        let k = self.bars.get().wrapping_add(1);
+        ((k & 1) as usize, status(self.gen, u64::from(k)))
     }
 
-    /// Hand `value` to thread `to` for construct tag `tag`.
-    pub(crate) fn post<T: Send + 'static>(&self, to: usize, tag: u64, value: T) {
-        let mut mb = self.shared.slots[to].mailbox.lock().unwrap_or_else(|e| e.into_inner());
-        mb.push((tag, Box::new(value)));
-    }
-
-    /// Take the value posted to thread `from` for `tag`.
-    pub(crate) fn take<T: 'static>(&self, from: usize, tag: u64, what: &str) -> T {
-        let mut mb = self.shared.slots[from].mailbox.lock().unwrap_or_else(|e| e.into_inner());
-        let found = mb.iter().position(|(t, _)| *t == tag).map(|i| mb.swap_remove(i).1);
-        // Drop what failed regions left behind.
-        let gen = u64::from(self.gen);
-        mb.retain(|(t, _)| t >> 32 == gen);
-        drop(mb);
-        match found.map(|b| b.downcast::<T>()) {
-            Some(Ok(v)) => *v,
-            _ => panic!(
-                "phalanx: {what}: thread {from} has no value of this construct; \
-                 the threads of the region reached different constructs"
-            ),
-        }
+    /// Thread `t`'s hand-over cell of parity `p` (from `handoff_key`).
+    pub(crate) fn handoff(&self, t: usize, p: usize) -> &Handoff {
+        &self.shared.slots[t].handoff[p]
     }
 
     /// Run `f` on thread 0 only, without a barrier (`#pragma omp master`).
@@ -191,25 +178,36 @@ impl<'a> Ctx<'a> {
     /// Run `f` on one thread, the first to get here, and give every thread a
     /// clone of its result (`#pragma omp single copyprivate(...)`). Ends with
     /// a barrier. `R: 'static` because the value travels between threads as a
-    /// type-checked `Box<dyn Any>`.
+    /// type-checked `Box<dyn Any>`; `f` returning `()` costs a `single_nowait`
+    /// and the barrier, nothing more.
     #[track_caller]
     pub fn single<R: Clone + Send + 'static>(&self, f: impl FnOnce() -> R) -> R {
         let at = Location::caller();
-        let c = self.next_construct();
         if self.shared.n == 1 {
+            self.next_construct();
             return f();
         }
-        let tag = self.tag(c);
+        if TypeId::of::<R>() == TypeId::of::<()>() {
+            // Nothing to hand over: every thread makes its own `()`.
+            let mine = self.single_nowait(f);
+            self.barrier_at(at);
+            return match mine {
+                Some(v) => v,
+                None => unit(),
+            };
+        }
+        let c = self.next_construct();
+        // Thread 0's cell carries the value, whoever wins.
+        let (p, tag) = self.handoff_key();
+        let cell = self.handoff(0, p);
         if self.shared.claim.claim_single(c) {
             let v = f();
-            for to in (0..self.shared.n).filter(|&t| t != self.tid) {
-                self.post(to, tag, v.clone());
-            }
+            cell.put(tag, self.shared.n - 1, v.clone());
             self.barrier_at(at);
             v
         } else {
             self.barrier_at(at);
-            self.take(self.tid, tag, "single")
+            cell.get(tag, "single")
         }
     }
 
@@ -250,5 +248,14 @@ impl<'a> Ctx<'a> {
     /// This thread's wait counters ([`crate::wait::stats`]).
     pub fn wait_stats(&self) -> WaitStats {
         wait::stats()
+    }
+}
+
+/// A `()` as an `R` known (by `TypeId`) to be `()`.
+fn unit<R: 'static>() -> R {
+    let b: Box<dyn Any> = Box::new(());
+    match b.downcast::<R>() {
+        Ok(v) => *v,
+        Err(_) => unreachable!("R is ()"),
     }
 }

@@ -7,6 +7,7 @@
 
 mod ctx;
 mod error;
+mod handoff;
 mod master_worker;
 mod pin;
 mod region;
@@ -20,6 +21,7 @@ use crate::config::{Config, ConfigError};
 use crate::primitive::{Arc, Mutex};
 use crate::wait::{WaitPolicy, WaitStats};
 use crate::worksharing::Schedule;
+use crossbeam_utils::CachePadded;
 use region::Shared;
 use std::fmt;
 use std::ops::Range;
@@ -245,14 +247,22 @@ impl Team {
         Fo: Fn(T, usize) -> T + Sync,
         C: Fn(T, T) -> T + Sync,
     {
-        let out = Mutex::new(None);
+        // One slot per thread, written by its owner only, read after the
+        // join (which orders every member's writes before `parallel`
+        // returns): no barrier inside the region.
+        let parts: Vec<CachePadded<Mutex<Option<T>>>> =
+            (0..self.num_threads()).map(|_| CachePadded::new(Mutex::new(None))).collect();
         self.parallel(|ctx| {
-            let v = ctx.reduce(range.clone(), schedule, identity.clone(), &fold, &combine);
-            if ctx.is_master() {
-                *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
-            }
+            let v = ctx.fold_part(range.clone(), schedule, identity.clone(), &fold);
+            *parts[ctx.thread_num()].lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
         });
-        out.into_inner().unwrap_or_else(|e| e.into_inner()).expect("thread 0 stores the result")
+        // Thread order, as `Ctx::reduce`. A nested call runs on one thread,
+        // which fills slot 0 only.
+        parts
+            .into_iter()
+            .filter_map(|p| CachePadded::into_inner(p).into_inner().unwrap_or_else(|e| e.into_inner()))
+            .reduce(&combine)
+            .expect("thread 0 stores its part")
     }
 
     /// Every thread's wait counters summed, as each published them at the

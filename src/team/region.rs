@@ -4,6 +4,7 @@
 
 use super::ctx::{Ctx, DivergedMarker, Released};
 use super::error::RegionError;
+use super::handoff::Handoff;
 use crate::barrier::{Barrier, BarrierKind, BreakReason};
 use crate::primitive::{AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::wait::{self, WaitCell, WaitPolicy, WaitStats};
@@ -101,9 +102,9 @@ pub(crate) struct Slot {
     pub(crate) waiting: CachePadded<AtomicU64>,
     /// Written once per region by the owner; read on slow paths only.
     pub(crate) done: CachePadded<Done>,
-    /// Values handed to this thread by `single` and `reduce`, tagged with
-    /// `status(gen, construct)`.
-    pub(crate) mailbox: Mutex<Vec<(u64, Box<dyn Any + Send>)>>,
+    /// Hand-over cells by barrier parity: this thread's `reduce` partial;
+    /// thread 0's also carry `single`'s value (README, "Handing values over").
+    pub(crate) handoff: [Handoff; 2],
 }
 
 /// Why a region failed, before it becomes a [`RegionError`].
@@ -158,7 +159,7 @@ impl Shared {
             .map(|_| Slot {
                 waiting: CachePadded::new(AtomicU64::new(0)),
                 done: CachePadded::new(Done::default()),
-                mailbox: Mutex::new(Vec::new()),
+                handoff: [Handoff::new(), Handoff::new()],
             })
             .collect();
         Shared {
