@@ -81,6 +81,7 @@ pub use sync::Gate;
 pub use sync::{Latch, TaskQueue};
 
 pub mod config;
+pub mod tasks;
 pub mod team;
 pub mod worksharing;
 

@@ -1,0 +1,18 @@
+//! OpenMP explicit tasks: [`Ctx::task`](crate::Ctx::task),
+//! [`Ctx::task_if`](crate::Ctx::task_if), [`Ctx::taskwait`](crate::Ctx::taskwait),
+//! [`Ctx::taskgroup`](crate::Ctx::taskgroup), and the task scheduling points
+//! in barriers and at the region end.
+//!
+//! The life cycle, who may touch which deque, how completion is counted and
+//! why no wake-up is lost are in `README.md` in this folder. Files:
+//! `pool.rs` (per-team deques and counters), `spawn.rs` (the `Ctx` methods
+//! and the help loop), `counter.rs` (the counting and event protocol, public
+//! only for the loom model).
+
+#[doc(hidden)]
+pub mod counter;
+mod pool;
+mod spawn;
+
+pub(crate) use counter::TaskNode;
+pub(crate) use pool::TaskPool;

@@ -1,0 +1,223 @@
+//! The task methods of [`Ctx`] and the help loop every task scheduling point
+//! runs: run queued tasks until the awaited count is reached, and wait under
+//! the team's policy when there is nothing to steal.
+
+use super::counter::{ChildDone, TaskNode};
+use super::pool::{Found, Header, TaskPtr};
+use crate::primitive::{AtomicUsize, Ordering};
+use crate::team::Ctx;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+impl<'a> Ctx<'a> {
+    /// Create a deferred task (`#pragma omp task`): `f` runs once, later,
+    /// on any thread of the team, with that thread's `Ctx`. It may borrow
+    /// whatever the region closure borrows (`'a`); the region does not end
+    /// before every task completed.
+    ///
+    /// Tasks complete before the next barrier (explicit or implicit) is
+    /// passed and before `parallel` returns; [`taskwait`](Self::taskwait)
+    /// and [`taskgroup`](Self::taskgroup) wait for fewer. A task may create
+    /// tasks, `taskwait` and open taskgroups, but not use barriers or
+    /// worksharing constructs (that panics, as OpenMP forbids it).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+    /// let data: Vec<u64> = (1..=100).collect();
+    /// let sum = AtomicU64::new(0);
+    /// team.parallel(|ctx| {
+    ///     ctx.master(|| {
+    ///         for chunk in data.chunks(10) {
+    ///             let sum = &sum;
+    ///             ctx.task(move |_| { sum.fetch_add(chunk.iter().sum(), Ordering::Relaxed); });
+    ///         }
+    ///     });
+    /// });
+    /// assert_eq!(sum.into_inner(), 5050);
+    /// ```
+    pub fn task<F: FnOnce(&Ctx<'a>) + Send + 'a>(&self, f: F) {
+        let sh = self.shared();
+        let cur = self.current.get();
+        let parent: *const TaskNode = if cur.is_null() { &self.implicit } else { cur };
+        let group = self.group.get();
+        // SAFETY: `parent` is the running task's node (its body holds a
+        // reference) or this thread's implicit node, alive in `self`.
+        unsafe { &*parent }.add_child();
+        if !group.is_null() {
+            // SAFETY: `taskgroup` keeps the counter alive until it is zero,
+            // and this increment happens before that (we run inside it).
+            // Relaxed: the group's own body runs inside `taskgroup`, which
+            // cannot see zero before this task's decrement (AcqRel), which
+            // follows this increment through the deque hand-over.
+            unsafe { &*group }.fetch_add(1, Ordering::Relaxed);
+        }
+        // Relaxed: a count, not a publication: our own barrier check sees it
+        // in program order; others reach zero only after the task's Release
+        // decrement, which follows this through the deque hand-over.
+        sh.tasks.outstanding.fetch_add(1, Ordering::Relaxed);
+        let t = TaskPtr::new(f, parent, !cur.is_null(), group, self.gen);
+        // SAFETY: we are thread `self.tid`, and no `Worker` call is running.
+        unsafe { sh.tasks.push(self.tid, t) };
+        sh.tasks.events.notify(&sh.policy);
+    }
+
+    /// `#pragma omp task if(cond)`: a deferred task when `cond` is true;
+    /// otherwise `f` runs here at once, as part of the current task (like an
+    /// OpenMP included, merged task: tasks it creates are children of the
+    /// current task). Use it for cut-offs in recursive task trees.
+    pub fn task_if<F: FnOnce(&Ctx<'a>) + Send + 'a>(&self, cond: bool, f: F) {
+        if cond {
+            self.task(f)
+        } else {
+            f(self)
+        }
+    }
+
+    /// Wait until every task created so far by the current task (or by this
+    /// thread's implicit task, outside tasks) completed (`#pragma omp
+    /// taskwait`). Only direct children: their own children may still run.
+    /// Runs other queued tasks while it waits.
+    pub fn taskwait(&self) {
+        let cur = self.current.get();
+        // SAFETY: as in `task`: the current node is alive while we run.
+        let node: &TaskNode = if cur.is_null() { &self.implicit } else { unsafe { &*cur } };
+        if !node.children_done() {
+            self.help(|| node.children_done(), false);
+        }
+    }
+
+    /// Run `f`, then wait until every task created inside it, and all their
+    /// descendants, completed (`#pragma omp taskgroup`). Runs other queued
+    /// tasks while it waits. If `f` panics, the wait still happens before
+    /// the panic continues.
+    pub fn taskgroup<R>(&self, f: impl FnOnce(&Self) -> R) -> R {
+        let count = AtomicUsize::new(0);
+        let outer = self.group.replace(&count);
+        let r = panic::catch_unwind(AssertUnwindSafe(|| f(self)));
+        self.group.set(outer);
+        // Acquire: pairs with the AcqRel decrement of every member task.
+        self.help(|| count.load(Ordering::Acquire) == 0, false);
+        r.unwrap_or_else(|p| panic::resume_unwind(p))
+    }
+
+    /// Before a barrier: run tasks until none of the region is outstanding.
+    #[inline]
+    pub(crate) fn drain_tasks(&self) {
+        let out = &self.shared().tasks.outstanding;
+        // Relaxed: the fast path of a region without tasks. A count we miss
+        // was made by another thread, which drains it before it arrives.
+        if out.load(Ordering::Relaxed) != 0 {
+            // Acquire: pairs with the AcqRel decrements: tasks' writes are
+            // visible, and our barrier arrival passes them on.
+            self.help(|| out.load(Ordering::Acquire) == 0, false);
+        }
+    }
+
+    /// After `finish`: help until every member finished and no task is left,
+    /// or a later region started (then this region's tasks are all done).
+    pub(crate) fn region_end_tasks(&self, base: u32) {
+        let sh = self.shared();
+        let n = sh.n as u32;
+        let gen = self.gen;
+        let done = || {
+            // Acquire: the members' join increments (SeqCst RMWs).
+            let joined = sh.join.word().load(Ordering::Acquire).wrapping_sub(base) >= n;
+            // Acquire: pairs with the tasks' decrements. Relaxed for the
+            // fork word: only a hint that our region is over.
+            joined
+                && (sh.tasks.outstanding.load(Ordering::Acquire) == 0
+                    || sh.fork.cell.word().load(Ordering::Relaxed) >> 1 != gen)
+        };
+        self.help(done, true);
+    }
+
+    /// The help loop of every scheduling point.
+    fn help(&self, mut done: impl FnMut() -> bool, leaving: bool) {
+        let sh = self.shared();
+        loop {
+            if done() {
+                return;
+            }
+            // SAFETY: we are thread `self.tid`; no `Worker` call is running.
+            match unsafe { sh.tasks.find(self.tid, self.gen) } {
+                Found::Task(t) => self.run_task(t),
+                Found::Later => {
+                    sh.tasks.events.notify(&sh.policy);
+                    if leaving {
+                        return;
+                    }
+                }
+                Found::Nothing => sh.tasks.events.wait(&sh.policy, sh.n, || done() || sh.tasks.has_work()),
+            }
+        }
+    }
+
+    /// Run a queued task as the current task, then complete it.
+    fn run_task(&self, t: TaskPtr) {
+        let h = t.as_ptr();
+        // SAFETY: a queued task is live and now ours; the node stays alive
+        // while its body runs (its own reference).
+        let node: *const TaskNode = unsafe { &h.as_ref().node };
+        // SAFETY: as above.
+        let (run, group) = unsafe { (h.as_ref().run, h.as_ref().group) };
+        let outer = (self.current.replace(node), self.group.replace(group));
+        self.in_task.set(self.in_task.get() + 1);
+        // SAFETY: `run` is this task's and is called once.
+        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { run(h, self) }));
+        self.in_task.set(self.in_task.get() - 1);
+        self.current.set(outer.0);
+        self.group.set(outer.1);
+        if let Err(payload) = r {
+            // Recorded before the outstanding decrement below, which the
+            // thread that ends the region acquires.
+            self.shared().fail(self.tid, self.gen, payload);
+        }
+        // SAFETY: the body is done and nobody else completes it.
+        unsafe { self.complete(h) };
+    }
+
+    /// # Safety
+    /// `h`'s body has returned; called once per task.
+    unsafe fn complete(&self, h: NonNull<Header>) {
+        let sh = self.shared();
+        // SAFETY: our body reference keeps the header alive until `body_done`.
+        let (parent, group, free) = unsafe { (h.as_ref().parent, h.as_ref().group, h.as_ref().free) };
+        let mut wake = false;
+        // SAFETY: as above; after a `true` nobody refers to it.
+        if unsafe { h.as_ref() }.node.body_done() {
+            // SAFETY: last reference, closure already taken.
+            unsafe { free(h) };
+        }
+        // SAFETY: our reference on the parent keeps its node alive.
+        match unsafe { &*parent }.child_done() {
+            ChildDone::More => {}
+            ChildDone::LastChild => wake = true,
+            ChildDone::Freed => {
+                // Only heap nodes reach zero: an implicit node keeps its own
+                // reference for the whole region. `node` is the first field
+                // of a `repr(C)` `Header`.
+                let ph = NonNull::new(parent.cast_mut().cast::<Header>()).expect("non-null parent");
+                // SAFETY: last reference to a finished task's header.
+                unsafe { (ph.as_ref().free)(ph) };
+            }
+        }
+        if !group.is_null() {
+            // SAFETY: `taskgroup` keeps it alive until it reads zero, which
+            // cannot happen before this decrement.
+            // AcqRel: Release publishes the task to the group's waiter.
+            if unsafe { &*group }.fetch_sub(1, Ordering::AcqRel) == 1 {
+                wake = true;
+            }
+        }
+        // AcqRel: Release publishes the task (and the decrements above) to
+        // threads that acquire zero at a barrier or the region end. Last, so
+        // that zero means no task touches a node or group any more.
+        if sh.tasks.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
+            wake = true;
+        }
+        if wake {
+            sh.tasks.events.notify(&sh.policy);
+        }
+    }
+}
