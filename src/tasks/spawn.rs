@@ -120,6 +120,9 @@ impl<'a> Ctx<'a> {
         let sh = self.shared();
         let n = sh.n as u32;
         let gen = self.gen;
+        // A worker may leave early once a later region forked; the master
+        // (whose fork word is not even written in a one-thread team) never.
+        let worker = self.tid != 0;
         let done = || {
             // Acquire: the members' join increments (SeqCst RMWs).
             let joined = sh.join.word().load(Ordering::Acquire).wrapping_sub(base) >= n;
@@ -127,7 +130,7 @@ impl<'a> Ctx<'a> {
             // fork word: only a hint that our region is over.
             joined
                 && (sh.tasks.outstanding.load(Ordering::Acquire) == 0
-                    || sh.fork.cell.word().load(Ordering::Relaxed) >> 1 != gen)
+                    || (worker && sh.fork.cell.word().load(Ordering::Relaxed) >> 1 != gen))
         };
         self.help(done, true);
     }
