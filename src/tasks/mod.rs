@@ -12,7 +12,9 @@
 #[doc(hidden)]
 pub mod counter;
 mod pool;
+mod scope;
 mod spawn;
 
 pub(crate) use counter::TaskNode;
 pub(crate) use pool::TaskPool;
+pub use scope::TaskScope;

@@ -57,13 +57,14 @@ impl TaskPtr {
 
 /// # Safety
 /// `h` must come from `TaskPtr::new::<'a, F>` and be called at most once.
-unsafe fn run_box<'a, F: FnOnce(&Ctx<'a>) + Send + 'a>(h: NonNull<Header>, ctx: &Ctx<'_>) {
+unsafe fn run_box<'a, F: FnOnce(&Ctx<'a>) + Send>(h: NonNull<Header>, ctx: &Ctx<'_>) {
     let b = h.cast::<TaskBox<F>>().as_ptr();
     // SAFETY: `h` is a live `TaskBox<F>` (caller) and `f` is taken once.
     let f = unsafe { ManuallyDrop::take(&mut (*b).f) };
     // SAFETY: `Ctx` differs between regions only in its lifetime parameter,
     // which the task was checked against when created in region 'a; it runs
-    // before that region returns (README: life cycle).
+    // before that region (and any `task_scope` it borrows from) returns
+    // (README: life cycle).
     let ctx = unsafe { &*(ctx as *const Ctx<'_>).cast::<Ctx<'a>>() };
     f(ctx)
 }
@@ -77,7 +78,9 @@ unsafe fn free_box<F>(h: NonNull<Header>) {
 }
 
 impl TaskPtr {
-    pub(crate) fn new<'a, F: FnOnce(&Ctx<'a>) + Send + 'a>(
+    /// Box `f` with its header. `f` may borrow data shorter-lived than `'a`
+    /// only if the caller waits for the task before that data dies.
+    pub(crate) fn new<'a, F: FnOnce(&Ctx<'a>) + Send>(
         f: F,
         parent: *const TaskNode,
         heap_parent: bool,

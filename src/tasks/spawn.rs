@@ -37,6 +37,16 @@ impl<'a> Ctx<'a> {
     /// assert_eq!(sum.into_inner(), 5050);
     /// ```
     pub fn task<F: FnOnce(&Ctx<'a>) + Send + 'a>(&self, f: F) {
+        // SAFETY: `f: 'a`, and the region waits for every task.
+        unsafe { self.task_unchecked(f) }
+    }
+
+    /// [`task`](Self::task) without the `'a` bound.
+    ///
+    /// # Safety
+    /// Whatever `f` borrows must outlive the task: the caller waits for its
+    /// completion (a taskgroup around the call) before that data dies.
+    pub(crate) unsafe fn task_unchecked<F: FnOnce(&Ctx<'a>) + Send>(&self, f: F) {
         let sh = self.shared();
         let cur = self.current.get();
         let parent: *const TaskNode = if cur.is_null() { &self.implicit } else { cur };
