@@ -4,6 +4,9 @@
 //! * [`TaskNode`]: a task's reference count, `1` while its body runs plus one
 //!   per child not yet completed. `taskwait` waits for `refs == 1`; whoever
 //!   drops the count to 0 frees the task.
+//! * [`RootCount`]: per team thread, the implicit task's direct children and
+//!   all tasks descended from it, in one word. Barriers and the region end
+//!   wait until every thread's descendant count is zero.
 //! * [`TaskEvents`]: one wait cell per team that changes when a task is pushed
 //!   or completes in a way a waiter may care about, plus a count of threads
 //!   that announced they may sleep on it, so pushers pay one fence and one load
@@ -11,7 +14,7 @@
 //!
 //! The proof that no wake-up is lost is in `src/tasks/README.md` ("events").
 
-use crate::primitive::{fence, AtomicU32, AtomicUsize, Ordering};
+use crate::primitive::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::wait::{WaitCell, WaitStrategy};
 
 /// What a child's completion did to its parent's count.
@@ -97,6 +100,97 @@ impl TaskNode {
     pub fn refs(&self) -> usize {
         // Relaxed: a snapshot for assertions only.
         self.refs.load(Ordering::Relaxed)
+    }
+}
+
+/// One unit of the children half (bits 0..=31) of a [`RootCount`] word.
+pub const CHILD_ONE: u64 = 1;
+/// One unit of the descendants half (bits 32..=63) of a [`RootCount`] word.
+pub const DESC_ONE: u64 = 1 << 32;
+/// The children half of a [`RootCount`] word.
+pub const CHILD_MASK: u64 = DESC_ONE - 1;
+
+/// What a completion did to a [`RootCount`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RootDone {
+    /// The implicit task's last outstanding child completed (its `taskwait`
+    /// may return).
+    pub last_child: bool,
+    /// The last outstanding descendant completed (barriers may pass).
+    pub drained: bool,
+}
+
+/// A team thread's implicit task, counted in one word so that creating a
+/// child of it, or completing one, is one atomic operation on one line:
+///
+/// | bits | meaning |
+/// |---|---|
+/// | 0..=31 ([`CHILD_MASK`], unit [`CHILD_ONE`]) | direct children not completed (`taskwait` in the region body waits for 0) |
+/// | 32..=63 (unit [`DESC_ONE`]) | all tasks descended from the implicit task not completed, children included |
+///
+/// Only the owning thread's region body adds children; tasks add
+/// descendants, and only while they run (counted themselves). So once the
+/// owner stops creating tasks (at a barrier or the region end) and the high
+/// half reads 0, it stays 0 until the owner creates again.
+#[derive(Debug, Default)]
+pub struct RootCount {
+    word: AtomicU64,
+}
+
+impl RootCount {
+    /// Nothing outstanding.
+    pub fn new() -> Self {
+        RootCount { word: AtomicU64::new(0) }
+    }
+
+    /// A task was created: by the implicit task itself (`child`), or by a
+    /// descendant.
+    #[inline]
+    pub fn add(&self, child: bool) {
+        // Relaxed: a count, not a publication. Our own later loads see it in
+        // program order; another thread reaches zero only through the task's
+        // AcqRel decrement, which follows this through the deque hand-over.
+        self.word.fetch_add(DESC_ONE + if child { CHILD_ONE } else { 0 }, Ordering::Relaxed);
+    }
+
+    /// A task counted here completed (`child`: a direct child).
+    #[inline]
+    pub fn done(&self, child: bool) -> RootDone {
+        // AcqRel: Release publishes the task's work to whoever acquires the
+        // zero (`children_done`, `drained`); Acquire chains earlier
+        // completions (release sequence through the RMWs).
+        let prev = self.word.fetch_sub(DESC_ONE + if child { CHILD_ONE } else { 0 }, Ordering::AcqRel);
+        debug_assert!(prev >> 32 != 0 && (!child || prev & CHILD_MASK != 0), "root count underflow: {prev:#x}");
+        RootDone { last_child: child && prev & CHILD_MASK == CHILD_ONE, drained: prev >> 32 == 1 }
+    }
+
+    /// No direct child of the implicit task is outstanding.
+    #[inline]
+    pub fn children_done(&self) -> bool {
+        // Acquire: pairs with `done`'s Release: the children's writes are
+        // visible once this returns true.
+        self.word.load(Ordering::Acquire) & CHILD_MASK == 0
+    }
+
+    /// No task descended from the implicit task is outstanding.
+    #[inline]
+    pub fn drained(&self) -> bool {
+        // Acquire: as in `children_done`, for every descendant.
+        self.word.load(Ordering::Acquire) >> 32 == 0
+    }
+
+    /// A fast-path hint: `true` if anything is outstanding.
+    #[inline]
+    pub fn pending_hint(&self) -> bool {
+        // Relaxed: a miss is a count made by another thread, which drains
+        // it itself before it arrives anywhere (README: barriers).
+        self.word.load(Ordering::Relaxed) != 0
+    }
+
+    /// The raw word (tests, debug output).
+    pub fn word(&self) -> u64 {
+        // Relaxed: a snapshot for assertions only.
+        self.word.load(Ordering::Relaxed)
     }
 }
 

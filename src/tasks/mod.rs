@@ -15,6 +15,7 @@ mod pool;
 mod scope;
 mod spawn;
 
-pub(crate) use counter::TaskNode;
+pub(crate) use pool::Header;
 pub(crate) use pool::TaskPool;
 pub use scope::TaskScope;
+pub use spawn::TASK_SPINS;

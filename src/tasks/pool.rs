@@ -1,10 +1,10 @@
 //! The team's task pool: one Chase–Lev deque per team thread (crossbeam's
 //! `Worker`/`Stealer`, after Chase and Lev, SPAA 2005, and Lê et al.,
-//! PPoPP 2013), an `Injector` for tasks handed back, the region's outstanding
-//! count and the event word. Built once with the team (`Shared::new`), so a
+//! PPoPP 2013), an `Injector` for tasks handed back, each thread's root count
+//! and the event word. Built once with the team (`Shared::new`), so a
 //! fork allocates nothing for tasks.
 
-use super::counter::{TaskEvents, TaskNode};
+use super::counter::{RootCount, TaskEvents, TaskNode};
 use crate::primitive::AtomicUsize;
 use crate::team::Ctx;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
@@ -20,15 +20,16 @@ pub(crate) struct Header {
     /// This task's count: its body plus its outstanding children. First
     /// field, so a child can find the parent's `Header` from `parent`.
     pub(crate) node: TaskNode,
-    /// The task that created this one (its node lives in a `Header`, or in
-    /// the creating thread's `Ctx` for an implicit task).
+    /// The task that created this one (a node in its `Header`), or null if
+    /// an implicit task did (it is counted in `root` only).
     pub(crate) parent: *const TaskNode,
+    /// The root count of the implicit task this one descends from
+    /// (`TaskPool::roots`, alive as long as the team).
+    pub(crate) root: *const RootCount,
     /// Innermost taskgroup at creation, or null.
     pub(crate) group: *const AtomicUsize,
     /// The region generation it was created in.
     pub(crate) gen: u32,
-    /// Heap task (a `Header` that `free` releases) or not.
-    pub(crate) heap_parent: bool,
     /// Moves the closure out and calls it.
     pub(crate) run: unsafe fn(NonNull<Header>, &Ctx<'_>),
     /// Frees the allocation (the closure was moved out by `run`).
@@ -83,19 +84,11 @@ impl TaskPtr {
     pub(crate) fn new<'a, F: FnOnce(&Ctx<'a>) + Send>(
         f: F,
         parent: *const TaskNode,
-        heap_parent: bool,
+        root: *const RootCount,
         group: *const AtomicUsize,
         gen: u32,
     ) -> TaskPtr {
-        let hdr = Header {
-            node: TaskNode::new(),
-            parent,
-            group,
-            gen,
-            heap_parent,
-            run: run_box::<F>,
-            free: free_box::<F>,
-        };
+        let hdr = Header { node: TaskNode::new(), parent, root, group, gen, run: run_box::<F>, free: free_box::<F> };
         let b = Box::new(TaskBox { hdr, f: ManuallyDrop::new(f) });
         TaskPtr(NonNull::from(Box::leak(b)).cast())
     }
@@ -116,8 +109,8 @@ pub(crate) struct TaskPool {
     locals: Box<[CachePadded<UnsafeCell<Worker<TaskPtr>>>]>,
     stealers: Box<[Stealer<TaskPtr>]>,
     injector: Injector<TaskPtr>,
-    /// Tasks created and not completed, in the current region.
-    pub(crate) outstanding: CachePadded<AtomicUsize>,
+    /// Thread `t`'s implicit task: children and descendants outstanding.
+    pub(crate) roots: Box<[CachePadded<RootCount>]>,
     pub(crate) events: CachePadded<TaskEvents>,
 }
 
@@ -133,7 +126,7 @@ impl TaskPool {
             locals,
             stealers,
             injector: Injector::new(),
-            outstanding: CachePadded::new(AtomicUsize::new(0)),
+            roots: (0..n).map(|_| CachePadded::new(RootCount::new())).collect(),
             events: CachePadded::new(TaskEvents::new()),
         }
     }
@@ -194,6 +187,18 @@ impl TaskPool {
                 return None;
             }
         }
+    }
+
+    /// Every root drained: no task of the region is outstanding (Acquire:
+    /// the tasks' writes are visible).
+    pub(crate) fn all_drained(&self) -> bool {
+        self.roots.iter().all(|r| r.drained())
+    }
+
+    /// Fast path of barriers: anything outstanding anywhere (Relaxed hint).
+    #[inline]
+    pub(crate) fn pending_hint(&self) -> bool {
+        self.roots.iter().any(|r| r.pending_hint())
     }
 
     /// Whether any deque or the injector holds a task (a hint for waiters).

@@ -2,12 +2,20 @@
 //! runs: run queued tasks until the awaited count is reached, and wait under
 //! the team's policy when there is nothing to steal.
 
-use super::counter::{ChildDone, TaskNode};
+use super::counter::{ChildDone, RootCount, TaskNode};
 use super::pool::{Found, Header, TaskPtr};
-use crate::primitive::{AtomicUsize, Ordering};
+use crate::primitive::{spin_loop, AtomicUsize, Ordering};
 use crate::team::Ctx;
+use crate::wait::{WaitPolicy, WaitStrategy};
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
+
+/// Pauses a thread with nothing to steal polls before it announces itself
+/// as idle (`TaskEvents::wait`), under `Hybrid` and `Adaptive`: about 3 µs at
+/// the 25 ns `PAUSE` of the reference machine (`src/wait/README.md`). While a
+/// thread only polls, pushers skip the event bump; a producer that creates a
+/// task every few hundred ns keeps its consumers in this phase.
+pub const TASK_SPINS: u32 = 128;
 
 impl<'a> Ctx<'a> {
     /// Create a deferred task (`#pragma omp task`): `f` runs once, later,
@@ -49,24 +57,28 @@ impl<'a> Ctx<'a> {
     pub(crate) unsafe fn task_unchecked<F: FnOnce(&Ctx<'a>) + Send>(&self, f: F) {
         let sh = self.shared();
         let cur = self.current.get();
-        let parent: *const TaskNode = if cur.is_null() { &self.implicit } else { cur };
         let group = self.group.get();
-        // SAFETY: `parent` is the running task's node (its body holds a
-        // reference) or this thread's implicit node, alive in `self`.
-        unsafe { &*parent }.add_child();
+        let (parent, root): (*const TaskNode, *const RootCount) = if cur.is_null() {
+            let root = &*sh.tasks.roots[self.tid];
+            root.add(true);
+            (std::ptr::null(), root)
+        } else {
+            // SAFETY: the running task's header is alive while its body runs
+            // (its own reference).
+            let hdr = unsafe { &*cur };
+            hdr.node.add_child();
+            // SAFETY: roots live as long as the team.
+            unsafe { &*hdr.root }.add(false);
+            (&hdr.node, hdr.root)
+        };
         if !group.is_null() {
             // SAFETY: `taskgroup` keeps the counter alive until it is zero,
             // and this increment happens before that (we run inside it).
-            // Relaxed: the group's own body runs inside `taskgroup`, which
-            // cannot see zero before this task's decrement (AcqRel), which
-            // follows this increment through the deque hand-over.
+            // Relaxed: the group's waiter cannot see zero before this task's
+            // AcqRel decrement, which follows this through the deque.
             unsafe { &*group }.fetch_add(1, Ordering::Relaxed);
         }
-        // Relaxed: a count, not a publication: our own barrier check sees it
-        // in program order; others reach zero only after the task's Release
-        // decrement, which follows this through the deque hand-over.
-        sh.tasks.outstanding.fetch_add(1, Ordering::Relaxed);
-        let t = TaskPtr::new(f, parent, !cur.is_null(), group, self.gen);
+        let t = TaskPtr::new(f, parent, root, group, self.gen);
         // SAFETY: we are thread `self.tid`, and no `Worker` call is running.
         unsafe { sh.tasks.push(self.tid, t) };
         sh.tasks.events.notify(&sh.policy);
@@ -90,10 +102,17 @@ impl<'a> Ctx<'a> {
     /// Runs other queued tasks while it waits.
     pub fn taskwait(&self) {
         let cur = self.current.get();
-        // SAFETY: as in `task`: the current node is alive while we run.
-        let node: &TaskNode = if cur.is_null() { &self.implicit } else { unsafe { &*cur } };
-        if !node.children_done() {
-            self.help(|| node.children_done(), false);
+        if cur.is_null() {
+            let root = &*self.shared().tasks.roots[self.tid];
+            if !root.children_done() {
+                self.help(|| root.children_done(), false);
+            }
+        } else {
+            // SAFETY: as in `task`: the running task's header is alive.
+            let node = unsafe { &(*cur).node };
+            if !node.children_done() {
+                self.help(|| node.children_done(), false);
+            }
         }
     }
 
@@ -114,13 +133,14 @@ impl<'a> Ctx<'a> {
     /// Before a barrier: run tasks until none of the region is outstanding.
     #[inline]
     pub(crate) fn drain_tasks(&self) {
-        let out = &self.shared().tasks.outstanding;
-        // Relaxed: the fast path of a region without tasks. A count we miss
-        // was made by another thread, which drains it before it arrives.
-        if out.load(Ordering::Relaxed) != 0 {
-            // Acquire: pairs with the AcqRel decrements: tasks' writes are
-            // visible, and our barrier arrival passes them on.
-            self.help(|| out.load(Ordering::Acquire) == 0, false);
+        let pool = &self.shared().tasks;
+        // The fast path of a region without tasks: one Relaxed load per
+        // thread's root (lines nobody writes). A count we miss was made by
+        // another thread, which drains it before it arrives.
+        if pool.pending_hint() {
+            // Acquire loads: the tasks' writes are visible, and our barrier
+            // arrival passes them on.
+            self.help(|| pool.all_drained(), false);
         }
     }
 
@@ -136,11 +156,9 @@ impl<'a> Ctx<'a> {
         let done = || {
             // Acquire: the members' join increments (SeqCst RMWs).
             let joined = sh.join.word().load(Ordering::Acquire).wrapping_sub(base) >= n;
-            // Acquire: pairs with the tasks' decrements. Relaxed for the
-            // fork word: only a hint that our region is over.
-            joined
-                && (sh.tasks.outstanding.load(Ordering::Acquire) == 0
-                    || (worker && sh.fork.cell.word().load(Ordering::Relaxed) >> 1 != gen))
+            // `all_drained` loads with Acquire. Relaxed for the fork word:
+            // only a hint that our region is over.
+            joined && (sh.tasks.all_drained() || (worker && sh.fork.cell.word().load(Ordering::Relaxed) >> 1 != gen))
         };
         self.help(done, true);
     }
@@ -161,9 +179,32 @@ impl<'a> Ctx<'a> {
                         return;
                     }
                 }
-                Found::Nothing => sh.tasks.events.wait(&sh.policy, sh.n, || done() || sh.tasks.has_work()),
+                Found::Nothing => {
+                    if !self.spin_for_work(&mut done) {
+                        sh.tasks.events.wait(&sh.policy, sh.n, || done() || sh.tasks.has_work());
+                    }
+                }
             }
         }
+    }
+
+    /// Poll for up to [`TASK_SPINS`] pauses, without announcing ourselves to
+    /// pushers (which then need not bump the event word), for policies whose
+    /// wait starts with a spin anyway. `true` if work or `done` showed up.
+    fn spin_for_work(&self, done: &mut impl FnMut() -> bool) -> bool {
+        let sh = self.shared();
+        if matches!(sh.policy, WaitPolicy::Block) || !sh.policy.may_block() {
+            // Block: block at once. Non-blocking policies: pushers never
+            // bump, so announcing costs nothing; their wait loop polls.
+            return false;
+        }
+        for _ in 0..TASK_SPINS {
+            spin_loop();
+            if done() || sh.tasks.has_work() {
+                return true;
+            }
+        }
+        false
     }
 
     /// Run a queued task as the current task, then complete it.
@@ -171,10 +212,8 @@ impl<'a> Ctx<'a> {
         let h = t.as_ptr();
         // SAFETY: a queued task is live and now ours; the node stays alive
         // while its body runs (its own reference).
-        let node: *const TaskNode = unsafe { &h.as_ref().node };
-        // SAFETY: as above.
         let (run, group) = unsafe { (h.as_ref().run, h.as_ref().group) };
-        let outer = (self.current.replace(node), self.group.replace(group));
+        let outer = (self.current.replace(h.as_ptr()), self.group.replace(group));
         self.in_task.set(self.in_task.get() + 1);
         // SAFETY: `run` is this task's and is called once.
         let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { run(h, self) }));
@@ -182,7 +221,7 @@ impl<'a> Ctx<'a> {
         self.current.set(outer.0);
         self.group.set(outer.1);
         if let Err(payload) = r {
-            // Recorded before the outstanding decrement below, which the
+            // Recorded before the root decrement in `complete`, which the
             // thread that ends the region acquires.
             self.shared().fail(self.tid, self.gen, payload);
         }
@@ -195,24 +234,25 @@ impl<'a> Ctx<'a> {
     unsafe fn complete(&self, h: NonNull<Header>) {
         let sh = self.shared();
         // SAFETY: our body reference keeps the header alive until `body_done`.
-        let (parent, group, free) = unsafe { (h.as_ref().parent, h.as_ref().group, h.as_ref().free) };
+        let (parent, root, group, free) =
+            unsafe { (h.as_ref().parent, h.as_ref().root, h.as_ref().group, h.as_ref().free) };
         let mut wake = false;
         // SAFETY: as above; after a `true` nobody refers to it.
         if unsafe { h.as_ref() }.node.body_done() {
             // SAFETY: last reference, closure already taken.
             unsafe { free(h) };
         }
-        // SAFETY: our reference on the parent keeps its node alive.
-        match unsafe { &*parent }.child_done() {
-            ChildDone::More => {}
-            ChildDone::LastChild => wake = true,
-            ChildDone::Freed => {
-                // Only heap nodes reach zero: an implicit node keeps its own
-                // reference for the whole region. `node` is the first field
-                // of a `repr(C)` `Header`.
-                let ph = NonNull::new(parent.cast_mut().cast::<Header>()).expect("non-null parent");
-                // SAFETY: last reference to a finished task's header.
-                unsafe { (ph.as_ref().free)(ph) };
+        if !parent.is_null() {
+            // SAFETY: our reference on the parent keeps its node alive.
+            match unsafe { &*parent }.child_done() {
+                ChildDone::More => {}
+                ChildDone::LastChild => wake = true,
+                ChildDone::Freed => {
+                    // `node` is the first field of the `repr(C)` `Header`.
+                    let ph = NonNull::new(parent.cast_mut().cast::<Header>()).expect("non-null parent");
+                    // SAFETY: last reference to a finished task's header.
+                    unsafe { (ph.as_ref().free)(ph) };
+                }
             }
         }
         if !group.is_null() {
@@ -223,13 +263,10 @@ impl<'a> Ctx<'a> {
                 wake = true;
             }
         }
-        // AcqRel: Release publishes the task (and the decrements above) to
-        // threads that acquire zero at a barrier or the region end. Last, so
-        // that zero means no task touches a node or group any more.
-        if sh.tasks.outstanding.fetch_sub(1, Ordering::AcqRel) == 1 {
-            wake = true;
-        }
-        if wake {
+        // Last, so that a drained root means no task touches a node or a
+        // group any more. SAFETY: roots live as long as the team.
+        let r = unsafe { &*root }.done(parent.is_null());
+        if wake || r.last_child || r.drained {
             sh.tasks.events.notify(&sh.policy);
         }
     }

@@ -3,14 +3,14 @@
 
 use super::region::{status, Shared, WAITING};
 use crate::barrier::{Barrier, BarrierError, BreakReason};
-use crate::primitive::{Arc, Mutex, Ordering};
-use crate::wait::{self, WaitStats};
 use crate::primitive::AtomicUsize;
-use crate::tasks::TaskNode;
+use crate::primitive::{Arc, Mutex, Ordering};
+use crate::tasks::Header;
+use crate::wait::{self, WaitStats};
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::fmt;
+use std::marker::PhantomData;
 use std::panic::{self, Location};
 use std::sync::OnceLock;
 
@@ -70,10 +70,9 @@ pub struct Ctx<'a> {
     pub(crate) tid: usize,
     pub(crate) gen: u32,
     base: u32,
-    /// The node of the task this thread runs now; null: the implicit task.
-    pub(crate) current: Cell<*const TaskNode>,
-    /// The implicit task's node (children of the region body count here).
-    pub(crate) implicit: TaskNode,
+    /// The task this thread runs now; null: the implicit task (counted in
+    /// `TaskPool::roots[tid]`).
+    pub(crate) current: Cell<*const Header>,
     /// Innermost taskgroup counter of the running code, or null.
     pub(crate) group: Cell<*const AtomicUsize>,
     /// Depth of explicit tasks running on this thread right now.
@@ -104,7 +103,6 @@ impl<'a> Ctx<'a> {
             gen,
             base,
             current: Cell::new(std::ptr::null()),
-            implicit: TaskNode::new(),
             group: Cell::new(std::ptr::null()),
             in_task: Cell::new(0),
             _env: PhantomData,
