@@ -254,9 +254,15 @@ impl TaskEvents {
             // F_i: pairs with F_n in `notify` (see README, "events").
             fence(Ordering::SeqCst);
         }
-        // Acquire: a bump we see carries the change made before it.
-        let seen = self.cell.word().load(Ordering::Acquire);
-        if !ready() {
+        // Announced once for the whole loop: every notify whose F_n follows
+        // our F_i sees `idle > 0` and bumps, so each re-check below either
+        // sees the change or is followed by a bump that ends the wait.
+        loop {
+            // Acquire: a bump we see carries the change made before it.
+            let seen = self.cell.word().load(Ordering::Acquire);
+            if ready() {
+                break;
+            }
             let _ = self.cell.wait_until(strategy, parties, None, |w| w != seen || ready());
         }
         if may_block {
