@@ -341,3 +341,105 @@ fn parallel_reraises_a_task_panic_and_barrier_in_task_is_refused() {
     }
     exactly_once(&t, 100, true);
 }
+
+fn fib_scoped(ctx: &Ctx<'_>, n: u64) -> u64 {
+    if n < 10 {
+        return fib(n);
+    }
+    let mut a = 0;
+    let b = ctx.task_scope(|s| {
+        s.spawn(|ctx| a = fib_scoped(ctx, n - 1));
+        fib_scoped(ctx, n - 2)
+    });
+    a + b
+}
+
+#[test]
+fn task_scope_borrows_locals() {
+    let _w = watchdog(30, "task_scope_borrows_locals");
+    for n in [1, 2, 4] {
+        let t = team(n, WaitPolicy::default());
+        let out = AtomicU64::new(0);
+        t.parallel(|ctx| {
+            // Every thread runs its own tree; locals of this closure are
+            // borrowed by the scope's tasks.
+            let mut parts = vec![0u64; 4];
+            ctx.task_scope(|s| {
+                for (i, p) in parts.iter_mut().enumerate() {
+                    s.spawn(move |ctx| *p = fib_scoped(ctx, 15 + i as u64));
+                }
+            });
+            out.fetch_add(parts.iter().sum::<u64>(), Ordering::Relaxed);
+        });
+        let want: u64 = (15..19).map(fib).sum::<u64>() * n as u64;
+        assert_eq!(out.load(Ordering::Relaxed), want, "{n} threads: task_scope results");
+    }
+}
+
+#[test]
+fn many_short_regions_with_tasks() {
+    // Workers leave each region while the master may already fork the next
+    // one: no task may be lost, run twice or run in the wrong region.
+    let _w = watchdog(30, "many_short_regions_with_tasks");
+    for policy in [WaitPolicy::default(), WaitPolicy::Spin, WaitPolicy::Block] {
+        let t = team(2, policy);
+        let regions = if cfg!(miri) { 10 } else { 2000 };
+        let count = AtomicUsize::new(0);
+        for r in 0..regions {
+            let in_region = AtomicUsize::new(0);
+            t.parallel(|ctx| {
+                if ctx.is_master() {
+                    for _ in 0..(r % 5) {
+                        let (count, in_region) = (&count, &in_region);
+                        ctx.task(move |_| {
+                            count.fetch_add(1, Ordering::Relaxed);
+                            in_region.fetch_add(1, Ordering::Relaxed);
+                        });
+                    }
+                }
+            });
+            assert_eq!(in_region.load(Ordering::Relaxed), r % 5, "{policy}: region {r} lost or leaked tasks");
+        }
+        let want: usize = (0..regions).map(|r| r % 5).sum();
+        assert_eq!(count.load(Ordering::Relaxed), want);
+    }
+}
+
+#[test]
+fn nested_region_inside_a_task_and_panic_in_taskgroup_body() {
+    let _w = watchdog(30, "nested_region_inside_a_task_and_panic_in_taskgroup_body");
+    quiet_boom_panics();
+    let t = team(2, WaitPolicy::default());
+    let inner = AtomicUsize::new(0);
+    t.parallel(|ctx| {
+        let (t, inner) = (&t, &inner);
+        ctx.task(move |_| {
+            // A nested region runs on this thread alone, with its own tasks.
+            t.parallel(|c| {
+                assert_eq!(c.num_threads(), 1);
+                c.task(move |_| {
+                    inner.fetch_add(1, Ordering::Relaxed);
+                });
+            });
+        });
+    });
+    assert_eq!(inner.load(Ordering::Relaxed), 2);
+    // The taskgroup waits for its tasks even when its body panics.
+    let finished = AtomicUsize::new(0);
+    let r = t.try_parallel(|ctx| {
+        if ctx.is_master() {
+            let finished = &finished;
+            ctx.taskgroup(|ctx| {
+                for _ in 0..10 {
+                    ctx.task(move |_| {
+                        std::thread::sleep(Duration::from_micros(200));
+                        finished.fetch_add(1, Ordering::Relaxed);
+                    });
+                }
+                panic!("boom in taskgroup body");
+            });
+        }
+    });
+    assert!(matches!(r, Err(RegionError::Panicked { thread: 0, .. })), "{r:?}");
+    assert_eq!(finished.load(Ordering::Relaxed), 10);
+}
