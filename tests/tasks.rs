@@ -363,7 +363,7 @@ fn task_scope_borrows_locals() {
         t.parallel(|ctx| {
             // Every thread runs its own tree; locals of this closure are
             // borrowed by the scope's tasks.
-            let mut parts = vec![0u64; 4];
+            let mut parts = [0u64; 4];
             ctx.task_scope(|s| {
                 for (i, p) in parts.iter_mut().enumerate() {
                     s.spawn(move |ctx| *p = fib_scoped(ctx, 15 + i as u64));
