@@ -108,9 +108,10 @@ fn fib_tasks(t: &Team, n: u64) -> u64 {
 #[test]
 fn nested_tasks_count_and_fib() {
     let _w = watchdog(30, "nested_tasks_count_and_fib");
+    let (depth, fib_n) = if cfg!(miri) { (4, 9) } else { (10, 20) };
     for n in [1, 2, 4] {
         let t = team(n, WaitPolicy::default());
-        // A binary tree of tasks of depth 10: 2^11 - 1 tasks.
+        // A binary tree of tasks of depth `depth`: 2^(depth+1) - 1 tasks.
         let count = AtomicUsize::new(0);
         fn tree<'a>(ctx: &Ctx<'a>, depth: u32, count: &'a AtomicUsize) {
             count.fetch_add(1, Ordering::Relaxed);
@@ -120,10 +121,10 @@ fn nested_tasks_count_and_fib() {
             }
         }
         t.parallel(|ctx| {
-            ctx.single_nowait(|| ctx.task(|ctx| tree(ctx, 10, &count)));
+            ctx.single_nowait(|| ctx.task(|ctx| tree(ctx, depth, &count)));
         });
-        assert_eq!(count.load(Ordering::Relaxed), (1 << 11) - 1, "{n} threads: tree of tasks");
-        assert_eq!(fib_tasks(&t, 20), fib(20), "{n} threads: fib(20) with tasks");
+        assert_eq!(count.load(Ordering::Relaxed), (1 << (depth + 1)) - 1, "{n} threads: tree of tasks");
+        assert_eq!(fib_tasks(&t, fib_n), fib(fib_n), "{n} threads: fib({fib_n}) with tasks");
     }
 }
 
@@ -286,15 +287,16 @@ fn panic_in_task_is_reported_with_its_thread() {
     quiet_boom_panics();
     for n in [1, 2, 4] {
         let t = team(n, WaitPolicy::default());
-        for round in 0..5 {
+        let (rounds, n_tasks) = if cfg!(miri) { (1, 20) } else { (5, 200) };
+        for round in 0..rounds {
             let ran_on = AtomicUsize::new(usize::MAX);
             let others = AtomicUsize::new(0);
             let r = t.try_parallel(|ctx| {
                 if ctx.is_master() {
-                    for i in 0..200 {
+                    for i in 0..n_tasks {
                         let (ran_on, others) = (&ran_on, &others);
                         ctx.task(move |ctx| {
-                            if i == 100 {
+                            if i == n_tasks / 2 {
                                 ran_on.store(ctx.thread_num(), Ordering::Relaxed);
                                 panic!("boom in task {i}");
                             }
@@ -306,15 +308,15 @@ fn panic_in_task_is_reported_with_its_thread() {
             match r {
                 Err(RegionError::Panicked { thread, message, .. }) => {
                     assert_eq!(thread, ran_on.load(Ordering::Relaxed), "{n} threads, round {round}: wrong thread");
-                    assert_eq!(message, "boom in task 100");
+                    assert_eq!(message, format!("boom in task {}", n_tasks / 2));
                 }
                 other => panic!("{n} threads: expected the task's panic, got {other:?}"),
             }
             // Queued tasks are run, not dropped.
-            assert_eq!(others.load(Ordering::Relaxed), 199, "{n} threads: tasks lost after a panic");
+            assert_eq!(others.load(Ordering::Relaxed), n_tasks - 1, "{n} threads: tasks lost after a panic");
         }
         // The team is usable afterwards, tasks included.
-        exactly_once(&t, 1000, true);
+        exactly_once(&t, if cfg!(miri) { 20 } else { 1000 }, true);
     }
 }
 
@@ -357,6 +359,7 @@ fn fib_scoped(ctx: &Ctx<'_>, n: u64) -> u64 {
 #[test]
 fn task_scope_borrows_locals() {
     let _w = watchdog(30, "task_scope_borrows_locals");
+    let base = if cfg!(miri) { 10 } else { 15 };
     for n in [1, 2, 4] {
         let t = team(n, WaitPolicy::default());
         let out = AtomicU64::new(0);
@@ -366,12 +369,12 @@ fn task_scope_borrows_locals() {
             let mut parts = [0u64; 4];
             ctx.task_scope(|s| {
                 for (i, p) in parts.iter_mut().enumerate() {
-                    s.spawn(move |ctx| *p = fib_scoped(ctx, 15 + i as u64));
+                    s.spawn(move |ctx| *p = fib_scoped(ctx, base + i as u64));
                 }
             });
             out.fetch_add(parts.iter().sum::<u64>(), Ordering::Relaxed);
         });
-        let want: u64 = (15..19).map(fib).sum::<u64>() * n as u64;
+        let want: u64 = (base..base + 4).map(fib).sum::<u64>() * n as u64;
         assert_eq!(out.load(Ordering::Relaxed), want, "{n} threads: task_scope results");
     }
 }

@@ -17,12 +17,12 @@ use std::ptr::NonNull;
 /// [`TaskBox`] (`repr(C)`), so a `*mut Header` is a `*mut TaskBox<F>`.
 #[repr(C)]
 pub(crate) struct Header {
-    /// This task's count: its body plus its outstanding children. First
-    /// field, so a child can find the parent's `Header` from `parent`.
+    /// This task's count: its body plus its outstanding children.
     pub(crate) node: TaskNode,
-    /// The task that created this one (a node in its `Header`), or null if
-    /// an implicit task did (it is counted in `root` only).
-    pub(crate) parent: *const TaskNode,
+    /// The task that created this one, or null if an implicit task did (it
+    /// is counted in `root` only). Derived from the parent's box pointer, so
+    /// the child that drops the last reference may free it through it.
+    pub(crate) parent: *const Header,
     /// The root count of the implicit task this one descends from
     /// (`TaskPool::roots`, alive as long as the team).
     pub(crate) root: *const RootCount,
@@ -83,7 +83,7 @@ impl TaskPtr {
     /// only if the caller waits for the task before that data dies.
     pub(crate) fn new<'a, F: FnOnce(&Ctx<'a>) + Send>(
         f: F,
-        parent: *const TaskNode,
+        parent: *const Header,
         root: *const RootCount,
         group: *const AtomicUsize,
         gen: u32,

@@ -2,7 +2,7 @@
 //! runs: run queued tasks until the awaited count is reached, and wait under
 //! the team's policy when there is nothing to steal.
 
-use super::counter::{ChildDone, RootCount, TaskNode};
+use super::counter::{ChildDone, RootCount};
 use super::pool::{Found, Header, TaskPtr};
 use crate::primitive::{spin_loop, AtomicUsize, Ordering};
 use crate::team::Ctx;
@@ -58,7 +58,7 @@ impl<'a> Ctx<'a> {
         let sh = self.shared();
         let cur = self.current.get();
         let group = self.group.get();
-        let (parent, root): (*const TaskNode, *const RootCount) = if cur.is_null() {
+        let (parent, root): (*const Header, *const RootCount) = if cur.is_null() {
             let root = &*sh.tasks.roots[self.tid];
             root.add(true);
             (std::ptr::null(), root)
@@ -69,7 +69,7 @@ impl<'a> Ctx<'a> {
             hdr.node.add_child();
             // SAFETY: roots live as long as the team.
             unsafe { &*hdr.root }.add(false);
-            (&hdr.node, hdr.root)
+            (cur, hdr.root)
         };
         if !group.is_null() {
             // SAFETY: `taskgroup` keeps the counter alive until it is zero,
@@ -243,14 +243,14 @@ impl<'a> Ctx<'a> {
             unsafe { free(h) };
         }
         if !parent.is_null() {
-            // SAFETY: our reference on the parent keeps its node alive.
-            match unsafe { &*parent }.child_done() {
+            // SAFETY: our reference on the parent keeps its header alive.
+            match unsafe { &(*parent).node }.child_done() {
                 ChildDone::More => {}
                 ChildDone::LastChild => wake = true,
                 ChildDone::Freed => {
-                    // `node` is the first field of the `repr(C)` `Header`.
-                    let ph = NonNull::new(parent.cast_mut().cast::<Header>()).expect("non-null parent");
-                    // SAFETY: last reference to a finished task's header.
+                    let ph = NonNull::new(parent.cast_mut()).expect("non-null parent");
+                    // SAFETY: last reference to a finished task's header;
+                    // `parent` carries the box's provenance (from `current`).
                     unsafe { (ph.as_ref().free)(ph) };
                 }
             }
