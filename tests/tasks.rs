@@ -14,6 +14,9 @@ fn team(n: usize, policy: WaitPolicy) -> Team {
     Team::builder().num_threads(n).wait_policy(policy).build().expect("team")
 }
 
+/// Watchdog limit: Miri runs these tests about 1000 times slower.
+const LIMIT_S: u64 = if cfg!(miri) { 900 } else { 30 };
+
 const POLICIES: [WaitPolicy; 6] = [
     WaitPolicy::Spin,
     WaitPolicy::SpinYield,
@@ -50,7 +53,7 @@ fn exactly_once(t: &Team, n_tasks: usize, all_create: bool) {
 
 #[test]
 fn every_task_runs_exactly_once() {
-    let _w = watchdog(30, "every_task_runs_exactly_once");
+    let _w = watchdog(LIMIT_S, "every_task_runs_exactly_once");
     let n_tasks = if cfg!(miri) { 200 } else { 100_000 };
     for n in [1, 2, 4, 8] {
         let t = team(n, WaitPolicy::default());
@@ -61,12 +64,12 @@ fn every_task_runs_exactly_once() {
 
 #[test]
 fn every_wait_policy() {
-    let _w = watchdog(30, "every_wait_policy");
-    let n_tasks = if cfg!(miri) { 50 } else { 5_000 };
+    let _w = watchdog(LIMIT_S, "every_wait_policy");
+    let (n_tasks, fib_n) = if cfg!(miri) { (20, 9) } else { (5_000, 15) };
     for policy in POLICIES {
         let t = team(2, policy);
         exactly_once(&t, n_tasks, false);
-        assert_eq!(fib_tasks(&t, 15), fib(15), "{policy}: fib with tasks");
+        assert_eq!(fib_tasks(&t, fib_n), fib(fib_n), "{policy}: fib with tasks");
         taskgroup_waits_for(&t);
     }
 }
@@ -107,7 +110,7 @@ fn fib_tasks(t: &Team, n: u64) -> u64 {
 
 #[test]
 fn nested_tasks_count_and_fib() {
-    let _w = watchdog(30, "nested_tasks_count_and_fib");
+    let _w = watchdog(LIMIT_S, "nested_tasks_count_and_fib");
     let (depth, fib_n) = if cfg!(miri) { (4, 9) } else { (10, 20) };
     for n in [1, 2, 4] {
         let t = team(n, WaitPolicy::default());
@@ -144,7 +147,7 @@ fn poll_chain<'a>(ctx: &Ctx<'a>, gate: &'a AtomicBool, done: &'a AtomicBool, gav
 
 #[test]
 fn taskwait_waits_only_for_direct_children() {
-    let _w = watchdog(30, "taskwait_waits_only_for_direct_children");
+    let _w = watchdog(LIMIT_S, "taskwait_waits_only_for_direct_children");
     for n in [1, 2, 4] {
         let t = team(n, WaitPolicy::default());
         let (gate, done, gave_up) = (AtomicBool::new(false), AtomicBool::new(false), AtomicBool::new(false));
@@ -199,7 +202,7 @@ fn taskgroup_waits_for(t: &Team) {
 
 #[test]
 fn taskgroup_waits_for_all_descendants() {
-    let _w = watchdog(30, "taskgroup_waits_for_all_descendants");
+    let _w = watchdog(LIMIT_S, "taskgroup_waits_for_all_descendants");
     for n in [1, 2, 4] {
         taskgroup_waits_for(&team(n, WaitPolicy::default()));
     }
@@ -207,12 +210,11 @@ fn taskgroup_waits_for_all_descendants() {
 
 #[test]
 fn tasks_complete_before_any_thread_passes_a_barrier() {
-    let _w = watchdog(30, "tasks_complete_before_any_thread_passes_a_barrier");
+    let _w = watchdog(LIMIT_S, "tasks_complete_before_any_thread_passes_a_barrier");
     for n in [2, 4] {
         let t = team(n, WaitPolicy::default());
         let count = AtomicUsize::new(0);
-        let rounds = 20;
-        let per = 50;
+        let (rounds, per) = if cfg!(miri) { (3, 5) } else { (20, 50) };
         t.parallel(|ctx| {
             for r in 0..rounds {
                 for _ in 0..per {
@@ -238,7 +240,7 @@ fn tasks_complete_before_any_thread_passes_a_barrier() {
 
 #[test]
 fn tasks_borrow_region_data() {
-    let _w = watchdog(30, "tasks_borrow_region_data");
+    let _w = watchdog(LIMIT_S, "tasks_borrow_region_data");
     let input: Vec<u64> = (0..10_000).collect();
     let out: Vec<AtomicU64> = (0..input.len()).map(|_| AtomicU64::new(0)).collect();
     let t = team(4, WaitPolicy::default());
@@ -258,7 +260,7 @@ fn tasks_borrow_region_data() {
 
 #[test]
 fn task_if_false_runs_inline() {
-    let _w = watchdog(30, "task_if_false_runs_inline");
+    let _w = watchdog(LIMIT_S, "task_if_false_runs_inline");
     let t = team(2, WaitPolicy::default());
     let deferred = AtomicUsize::new(0);
     t.parallel(|ctx| {
@@ -283,7 +285,7 @@ fn task_if_false_runs_inline() {
 
 #[test]
 fn panic_in_task_is_reported_with_its_thread() {
-    let _w = watchdog(30, "panic_in_task_is_reported_with_its_thread");
+    let _w = watchdog(LIMIT_S, "panic_in_task_is_reported_with_its_thread");
     quiet_boom_panics();
     for n in [1, 2, 4] {
         let t = team(n, WaitPolicy::default());
@@ -322,7 +324,7 @@ fn panic_in_task_is_reported_with_its_thread() {
 
 #[test]
 fn parallel_reraises_a_task_panic_and_barrier_in_task_is_refused() {
-    let _w = watchdog(30, "parallel_reraises_a_task_panic_and_barrier_in_task_is_refused");
+    let _w = watchdog(LIMIT_S, "parallel_reraises_a_task_panic_and_barrier_in_task_is_refused");
     quiet_boom_panics();
     let t = team(2, WaitPolicy::default());
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -358,7 +360,7 @@ fn fib_scoped(ctx: &Ctx<'_>, n: u64) -> u64 {
 
 #[test]
 fn task_scope_borrows_locals() {
-    let _w = watchdog(30, "task_scope_borrows_locals");
+    let _w = watchdog(LIMIT_S, "task_scope_borrows_locals");
     let base = if cfg!(miri) { 10 } else { 15 };
     for n in [1, 2, 4] {
         let t = team(n, WaitPolicy::default());
@@ -383,7 +385,7 @@ fn task_scope_borrows_locals() {
 fn many_short_regions_with_tasks() {
     // Workers leave each region while the master may already fork the next
     // one: no task may be lost, run twice or run in the wrong region.
-    let _w = watchdog(30, "many_short_regions_with_tasks");
+    let _w = watchdog(LIMIT_S, "many_short_regions_with_tasks");
     for policy in [WaitPolicy::default(), WaitPolicy::Spin, WaitPolicy::Block] {
         let t = team(2, policy);
         let regions = if cfg!(miri) { 10 } else { 2000 };
@@ -410,7 +412,7 @@ fn many_short_regions_with_tasks() {
 
 #[test]
 fn nested_region_inside_a_task_and_panic_in_taskgroup_body() {
-    let _w = watchdog(30, "nested_region_inside_a_task_and_panic_in_taskgroup_body");
+    let _w = watchdog(LIMIT_S, "nested_region_inside_a_task_and_panic_in_taskgroup_body");
     quiet_boom_panics();
     let t = team(2, WaitPolicy::default());
     let inner = AtomicUsize::new(0);
