@@ -1,12 +1,13 @@
 //! OpenMP explicit tasks: [`Ctx::task`](crate::Ctx::task),
 //! [`Ctx::task_if`](crate::Ctx::task_if), [`Ctx::taskwait`](crate::Ctx::taskwait),
-//! [`Ctx::taskgroup`](crate::Ctx::taskgroup), and the task scheduling points
-//! in barriers and at the region end.
+//! [`Ctx::taskgroup`](crate::Ctx::taskgroup), [`Ctx::task_scope`](crate::Ctx::task_scope)
+//! ([`TaskScope`]: tasks that borrow the creating frame), and the task
+//! scheduling points in barriers and at the region end.
 //!
 //! The life cycle, who may touch which deque, how completion is counted and
 //! why no wake-up is lost are in `README.md` in this folder. Files:
 //! `pool.rs` (per-team deques and counters), `spawn.rs` (the `Ctx` methods
-//! and the help loop), `counter.rs` (the counting and event protocol, public
+//! and the help loop), `scope.rs` ([`TaskScope`]), `counter.rs` (the counting and event protocol, public
 //! only for the loom model).
 
 #[doc(hidden)]
