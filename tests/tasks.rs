@@ -241,7 +241,7 @@ fn tasks_complete_before_any_thread_passes_a_barrier() {
 #[test]
 fn tasks_borrow_region_data() {
     let _w = watchdog(LIMIT_S, "tasks_borrow_region_data");
-    let input: Vec<u64> = (0..10_000).collect();
+    let input: Vec<u64> = (0..if cfg!(miri) { 400 } else { 10_000 }).collect();
     let out: Vec<AtomicU64> = (0..input.len()).map(|_| AtomicU64::new(0)).collect();
     let t = team(4, WaitPolicy::default());
     t.parallel(|ctx| {
