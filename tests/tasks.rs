@@ -386,7 +386,8 @@ fn many_short_regions_with_tasks() {
     // Workers leave each region while the master may already fork the next
     // one: no task may be lost, run twice or run in the wrong region.
     let _w = watchdog(LIMIT_S, "many_short_regions_with_tasks");
-    for policy in [WaitPolicy::default(), WaitPolicy::Spin, WaitPolicy::Block] {
+    // (Spin is covered by `every_wait_policy`; oversubscribed, it makes this slow.)
+    for policy in [WaitPolicy::default(), WaitPolicy::Block] {
         let t = team(2, policy);
         let regions = if cfg!(miri) { 10 } else { 2000 };
         let count = AtomicUsize::new(0);
