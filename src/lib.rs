@@ -59,13 +59,18 @@
 //! | `OMP_SCHEDULE="dynamic,4"` | what `Schedule::Runtime` means |
 //! | `OMP_WAIT_POLICY=active\|passive` | `WaitPolicy::Spin` (`SpinYield` when oversubscribed) / `WaitPolicy::Block` |
 //! | `KMP_BLOCKTIME`-like spin budget | `WaitPolicy::Hybrid { spin }`, `PHALANX_SPIN_US` |
+//! | `#pragma omp task` | `ctx.task(\|ctx\| ...)` (may borrow what the region borrows) |
+//! | `#pragma omp task if(cond)` | `ctx.task_if(cond, \|ctx\| ...)` (runs inline when `cond` is false) |
+//! | `#pragma omp taskwait` | `ctx.taskwait()` (direct children) |
+//! | `#pragma omp taskgroup` | `ctx.taskgroup(\|ctx\| ...)` (all descendants) |
+//! | `task` + `taskwait` on locals (divide and conquer) | `ctx.task_scope(\|s\| { s.spawn(\|ctx\| a = f(ctx)); g(ctx) })` |
 //! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
 //! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
 //!
 //! Loops take `Range<usize>`; a loop over `lo..=hi` step `s` (or negative
 //! indices) is `0..count` with `lo + i * s` in the body. Environment
 //! variables and their errors: [`config`]. Protocols: `src/team/README.md`,
-//! `src/barrier/README.md`, `src/wait/README.md`.
+//! `src/barrier/README.md`, `src/wait/README.md`, `src/tasks/README.md`.
 #![warn(missing_docs)]
 // Only std/loom facade types inside the library (see .clippy.toml).
 #![cfg_attr(not(test), warn(clippy::disallowed_types))]
@@ -83,6 +88,7 @@ pub use sync::Gate;
 pub use sync::{Latch, TaskQueue};
 
 pub mod config;
+pub mod tasks;
 pub mod team;
 pub mod worksharing;
 

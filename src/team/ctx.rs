@@ -4,12 +4,15 @@
 use super::handoff::Handoff;
 use super::region::{status, Shared, WAITING};
 use crate::barrier::{Barrier, BarrierError, BreakReason};
+use crate::primitive::AtomicUsize;
 use crate::primitive::{Arc, Mutex, Ordering};
+use crate::tasks::Header;
 use crate::wait::{self, WaitStats};
 use std::any::{Any, TypeId};
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
+use std::marker::PhantomData;
 use std::panic::{self, Location};
 use std::sync::OnceLock;
 
@@ -48,12 +51,36 @@ pub(crate) struct DivergedMarker {
 ///     assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 2);
 /// });
 /// ```
+///
+/// The lifetime `'a` is the region's environment: what the region closure may
+/// borrow, and what a task ([`Ctx::task`]) may borrow. It is invariant, so a
+/// task cannot borrow a local of the region closure, which may be gone before
+/// the task runs:
+///
+/// ```compile_fail
+/// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+/// team.parallel(|ctx| {
+///     let local = vec![1, 2, 3];
+///     ctx.task(|_| drop(local.len())); // error: `local` does not live long enough
+/// });
+/// ```
 pub struct Ctx<'a> {
-    pub(crate) shared: &'a Shared,
-    barrier: &'a Barrier,
-    tid: usize,
-    gen: u32,
+    /// The team's shared state; alive for the whole region (`run_member`).
+    shared: *const Shared,
+    /// This region's barrier (`Shared::barriers[gen % 2]`).
+    barrier: *const Barrier,
+    pub(crate) tid: usize,
+    pub(crate) gen: u32,
     base: u32,
+    /// The task this thread runs now; null: the implicit task (counted in
+    /// `TaskPool::roots[tid]`).
+    pub(crate) current: Cell<*const Header>,
+    /// Innermost taskgroup counter of the running code, or null.
+    pub(crate) group: Cell<*const AtomicUsize>,
+    /// Depth of explicit tasks running on this thread right now.
+    pub(crate) in_task: Cell<u32>,
+    /// Invariant in `'a` (see above).
+    _env: PhantomData<Cell<&'a ()>>,
     /// Barriers entered in this region (explicit and implicit).
     bars: Cell<u32>,
     /// Worksharing constructs (loops, `single`, `sections`) entered.
@@ -62,14 +89,55 @@ pub struct Ctx<'a> {
 
 impl fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ctx").field("thread_num", &self.tid).field("num_threads", &self.shared.n).finish()
+        f.debug_struct("Ctx").field("thread_num", &self.tid).field("num_threads", &self.shared().n).finish()
     }
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(shared: &'a Shared, tid: usize, gen: u32, base: u32) -> Self {
+    /// # Safety
+    /// `shared` must outlive the `Ctx`.
+    pub(crate) unsafe fn new(shared: &Shared, tid: usize, gen: u32, base: u32) -> Self {
         let barrier = &shared.barriers[(gen & 1) as usize];
-        Ctx { shared, barrier, tid, gen, base, bars: Cell::new(0), constructs: Cell::new(0) }
+        Ctx {
+            shared,
+            barrier,
+            tid,
+            gen,
+            base,
+            current: Cell::new(std::ptr::null()),
+            group: Cell::new(std::ptr::null()),
+            in_task: Cell::new(0),
+            _env: PhantomData,
+            bars: Cell::new(0),
+            constructs: Cell::new(0),
+        }
+    }
+
+    /// The team's shared state.
+    #[inline]
+    pub(crate) fn shared(&self) -> &Shared {
+        // SAFETY: `new`'s contract: the `Shared` outlives this `Ctx`.
+        unsafe { &*self.shared }
+    }
+
+    #[inline]
+    fn barrier_ref(&self) -> &Barrier {
+        // SAFETY: points into `Shared`, which outlives this `Ctx` (`new`).
+        unsafe { &*self.barrier }
+    }
+
+    /// Panic if called from inside an explicit task: barriers and
+    /// worksharing bind to the region's implicit tasks (OpenMP forbids them
+    /// in explicit tasks).
+    #[track_caller]
+    fn not_in_task(&self, what: &str, at: &'static Location<'static>) {
+        if self.in_task.get() != 0 {
+            panic!(
+                "phalanx: {what} at {at} called inside a task (thread {}); barriers and worksharing \
+                 constructs may only be used by the region's threads, outside `ctx.task`",
+                self.tid
+            );
+        }
     }
 
     /// This thread's number, `0..num_threads()`; 0 is the thread that called
@@ -82,7 +150,7 @@ impl<'a> Ctx<'a> {
     /// Threads in this region (`omp_get_num_threads()`).
     #[inline]
     pub fn num_threads(&self) -> usize {
-        self.shared.n
+        self.shared().n
     }
 
     /// Whether this is thread 0.
@@ -107,24 +175,28 @@ impl<'a> Ctx<'a> {
     /// The barrier behind every explicit and implicit one; `at` names the
     /// construct in divergence errors.
     pub(crate) fn barrier_at(&self, at: &'static Location<'static>) {
+        self.not_in_task("a barrier", at);
+        // Every task created before the barrier completes before anyone
+        // passes it (README in src/tasks: barriers).
+        self.drain_tasks();
         let k = self.bars.get() + 1;
         self.bars.set(k);
-        let me = &self.shared.slots[self.tid].waiting;
+        let me = &self.shared().slots[self.tid].waiting;
         // SeqCst: the divergence handshake with `Shared::finish`: we publish
         // WAITING then read `join`; a finishing thread adds to `join` then
         // reads our status. One of the two sees the other.
         me.store(status(self.gen, WAITING | u64::from(k)), Ordering::SeqCst);
         // SeqCst: as above.
-        let finished = self.shared.join.word().load(Ordering::SeqCst);
+        let finished = self.shared().join.word().load(Ordering::SeqCst);
         let result = if finished != self.base {
             // Someone finished the region: it will never arrive here.
-            let left = self.shared.leaver(self.gen, self.tid);
+            let left = self.shared().leaver(self.gen, self.tid);
             let reason = BreakReason::Left { party: Some(left) };
-            self.barrier.break_barrier(reason.clone());
+            self.barrier_ref().break_barrier(reason.clone());
             // The barrier keeps its first reason; a panic breaks it first.
-            Err(BarrierError::Broken(self.barrier.broken_reason().unwrap_or(reason)))
+            Err(BarrierError::Broken(self.barrier_ref().broken_reason().unwrap_or(reason)))
         } else {
-            self.barrier.wait_as(self.tid)
+            self.barrier_ref().wait_as(self.tid)
         };
         // Relaxed: a stale WAITING seen by a finishing thread can only name a
         // barrier that thread passed (no break) or one already broken.
@@ -150,7 +222,9 @@ impl<'a> Ctx<'a> {
 
     /// Number the next worksharing construct (every thread counts the same).
     #[inline]
+    #[track_caller]
     pub(crate) fn next_construct(&self) -> u32 {
+        self.not_in_task("a worksharing construct", Location::caller());
         let c = self.constructs.get();
         self.constructs.set(c.wrapping_add(1));
         c
@@ -166,7 +240,7 @@ impl<'a> Ctx<'a> {
 
     /// Thread `t`'s hand-over cell of parity `p` (from `handoff_key`).
     pub(crate) fn handoff(&self, t: usize, p: usize) -> &Handoff {
-        &self.shared.slots[t].handoff[p]
+        &self.shared().slots[t].handoff[p]
     }
 
     /// Run `f` on thread 0 only, without a barrier (`#pragma omp master`).
@@ -183,7 +257,7 @@ impl<'a> Ctx<'a> {
     #[track_caller]
     pub fn single<R: Clone + Send + 'static>(&self, f: impl FnOnce() -> R) -> R {
         let at = Location::caller();
-        if self.shared.n == 1 {
+        if self.shared().n == 1 {
             self.next_construct();
             return f();
         }
@@ -200,9 +274,9 @@ impl<'a> Ctx<'a> {
         // Thread 0's cell carries the value, whoever wins.
         let (p, tag) = self.handoff_key();
         let cell = self.handoff(0, p);
-        if self.shared.claim.claim_single(c) {
+        if self.shared().claim.claim_single(c) {
             let v = f();
-            cell.put(tag, self.shared.n - 1, v.clone());
+            cell.put(tag, self.shared().n - 1, v.clone());
             self.barrier_at(at);
             v
         } else {
@@ -215,7 +289,7 @@ impl<'a> Ctx<'a> {
     /// (`#pragma omp single nowait`). Returns `Some` on the thread that ran it.
     pub fn single_nowait<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
         let c = self.next_construct();
-        self.shared.claim.claim_single(c).then(f)
+        self.shared().claim.claim_single(c).then(f)
     }
 
     /// Run `f` while holding the critical lock (`#pragma omp critical`).

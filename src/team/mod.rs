@@ -208,7 +208,7 @@ impl Team {
     /// Re-raises the first panic of any thread, with its original payload;
     /// panics with the [`RegionError::Diverged`] message when a thread left
     /// while another waited at a barrier. The team stays usable.
-    pub fn parallel<F: Fn(&Ctx<'_>) + Sync>(&self, f: F) {
+    pub fn parallel<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: F) {
         if let Err(e) = self.try_parallel(f) {
             e.resume()
         }
@@ -216,7 +216,7 @@ impl Team {
 
     /// As [`parallel`](Self::parallel), returning the failure instead of
     /// re-raising it.
-    pub fn try_parallel<F: Fn(&Ctx<'_>) + Sync>(&self, f: F) -> Result<(), RegionError> {
+    pub fn try_parallel<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: F) -> Result<(), RegionError> {
         if region::in_region() {
             let solo = Shared::new(1, self.shared.policy, self.kind, self.shared.runtime);
             return solo.run(&f);
@@ -303,7 +303,7 @@ pub fn global_team() -> &'static Team {
 /// phalanx::parallel(|_ctx| { n.fetch_add(1, std::sync::atomic::Ordering::Relaxed); });
 /// assert_eq!(n.into_inner(), phalanx::global_team().num_threads());
 /// ```
-pub fn parallel<F: Fn(&Ctx<'_>) + Sync>(f: F) {
+pub fn parallel<'env, F: Fn(&Ctx<'env>) + Sync>(f: F) {
     global_team().parallel(f)
 }
 

@@ -7,6 +7,7 @@ use super::error::RegionError;
 use super::handoff::Handoff;
 use crate::barrier::{Barrier, BarrierKind, BreakReason};
 use crate::primitive::{AtomicBool, AtomicU64, Mutex, Ordering};
+use crate::tasks::TaskPool;
 use crate::wait::{self, WaitCell, WaitPolicy, WaitStats};
 use crate::worksharing::{ClaimWord, Schedule};
 use crossbeam_utils::CachePadded;
@@ -65,10 +66,14 @@ impl Job {
 unsafe fn call_nothing(_: *const (), _: &Ctx<'_>) {}
 
 /// # Safety
-/// `data` must point to a live `F` for the whole call.
-unsafe fn call_erased<F: Fn(&Ctx<'_>) + Sync>(data: *const (), ctx: &Ctx<'_>) {
+/// `data` must point to a live `F` for the whole call, and `'env` must
+/// outlive the region (it is `Team::parallel`'s lifetime parameter).
+unsafe fn call_erased<'env, F: Fn(&Ctx<'env>) + Sync>(data: *const (), ctx: &Ctx<'_>) {
     // SAFETY: the caller guarantees `data` is a live `F` (see `Shared::run`).
     let f = unsafe { &*data.cast::<F>() };
+    // SAFETY: a `Ctx`'s lifetime parameter only bounds what tasks may
+    // borrow; `'env` outlives the region, which ends after every task.
+    let ctx = unsafe { &*(ctx as *const Ctx<'_>).cast::<Ctx<'env>>() };
     f(ctx)
 }
 
@@ -128,6 +133,8 @@ pub(crate) struct Shared {
     failure: Mutex<Option<Failure>>,
     failed: AtomicBool,
     pub(crate) runtime: Schedule,
+    /// Deques, injector and counters of `ctx.task` (`src/tasks/`).
+    pub(crate) tasks: TaskPool,
 }
 
 // SAFETY: the only non-Sync part is `fork.job` (a raw pointer in an
@@ -173,12 +180,13 @@ impl Shared {
             failure: Mutex::new(None),
             failed: AtomicBool::new(false),
             runtime,
+            tasks: TaskPool::new(n),
         }
     }
 
     /// Run one region on every member: fork, run thread 0 here, join.
     /// Only one thread at a time may call it (the team's region lock).
-    pub(crate) fn run<F: Fn(&Ctx<'_>) + Sync>(&self, f: &F) -> Result<(), RegionError> {
+    pub(crate) fn run<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: &F) -> Result<(), RegionError> {
         let abort = AbortOnUnwind;
         let was_in_region = in_region();
         IN_REGION.with(|c| c.set(true));
@@ -230,7 +238,7 @@ impl Shared {
     }
 
     /// A member's closure unwound with `payload`.
-    fn fail(&self, tid: usize, gen: u32, payload: Box<dyn Any + Send>) {
+    pub(crate) fn fail(&self, tid: usize, gen: u32, payload: Box<dyn Any + Send>) {
         if payload.is::<Released>() {
             // Released from a wait because another member failed first.
             return;
@@ -255,14 +263,19 @@ impl Shared {
 
     /// The finishing step: publish, count in, release anyone stuck at a
     /// barrier this thread will never reach.
-    fn finish(&self, tid: usize, gen: u32, passed: u32) {
+    fn finish(&self, tid: usize, gen: u32, passed: u32, base: u32) {
         let me = &self.slots[tid];
         me.done.publish(status(gen, u64::from(passed)), wait::stats());
         // SeqCst: one half of the divergence handshake. A member entering a
         // barrier stores WAITING (SeqCst) then loads `join` (SeqCst); we add
         // to `join` then load its status. In the single total order one of
         // us sees the other (README, "divergence").
-        self.join.word().fetch_add(1, Ordering::SeqCst);
+        let before = self.join.word().fetch_add(1, Ordering::SeqCst);
+        if before.wrapping_add(1).wrapping_sub(base) == self.n as u32 {
+            // The last member finished: threads helping with tasks at the
+            // region end wait for this (src/tasks/README.md, region end).
+            self.tasks.events.notify(&self.policy);
+        }
         for (j, slot) in self.slots.iter().enumerate() {
             if j == tid {
                 continue;
@@ -331,7 +344,8 @@ impl Done {
 
 /// Run the job as member `tid` of region `gen`, then finish.
 pub(crate) fn run_member(shared: &Shared, tid: usize, gen: u32, job: Job) {
-    let ctx = Ctx::new(shared, tid, gen, job.base);
+    // SAFETY: `shared` outlives `ctx`, a local of this function.
+    let ctx = unsafe { Ctx::new(shared, tid, gen, job.base) };
     // SAFETY: `job.data` points to the region's closure, which `Shared::run`
     // keeps alive until this member's join increment in `finish` below.
     let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { (job.call)(job.data, &ctx) }));
@@ -339,7 +353,10 @@ pub(crate) fn run_member(shared: &Shared, tid: usize, gen: u32, job: Job) {
         shared.fail(tid, gen, payload);
     }
     let passed = ctx.barriers_passed();
-    shared.finish(tid, gen, passed);
+    shared.finish(tid, gen, passed, job.base);
+    // Help run the region's tasks until all members finished and no task is
+    // left; nothing borrowed from the region is used after this returns.
+    ctx.region_end_tasks(job.base);
 }
 
 /// A worker's life: wait for a fork, run, repeat until EXIT.

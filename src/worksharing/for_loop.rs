@@ -13,7 +13,7 @@ impl Ctx<'_> {
     #[inline]
     pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, mut body: impl FnMut(Range<usize>)) {
         let schedule = match schedule.validate() {
-            Ok(s) => s.resolve(self.shared.runtime),
+            Ok(s) => s.resolve(self.shared().runtime),
             Err(e) => panic!("{e}"),
         };
         let (t, n) = (self.thread_num(), self.num_threads());
@@ -37,13 +37,13 @@ impl Ctx<'_> {
             }
             Schedule::Dynamic(k) => {
                 check_len(len, schedule);
-                while let Some(r) = self.shared.claim.claim(c, len, |_| k) {
+                while let Some(r) = self.shared().claim.claim(c, len, |_| k) {
                     body(r);
                 }
             }
             Schedule::Guided(k) => {
                 check_len(len, schedule);
-                while let Some(r) = self.shared.claim.claim(c, len, |pos| guided_chunk(len, pos, n, k)) {
+                while let Some(r) = self.shared().claim.claim(c, len, |pos| guided_chunk(len, pos, n, k)) {
                     body(r);
                 }
             }

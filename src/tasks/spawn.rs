@@ -1,0 +1,273 @@
+//! The task methods of [`Ctx`] and the help loop every task scheduling point
+//! runs: run queued tasks until the awaited count is reached, and wait under
+//! the team's policy when there is nothing to steal.
+
+use super::counter::{ChildDone, RootCount};
+use super::pool::{Found, Header, TaskPtr};
+use crate::primitive::{spin_loop, AtomicUsize, Ordering};
+use crate::team::Ctx;
+use crate::wait::{WaitPolicy, WaitStrategy};
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+
+/// Pauses a thread with nothing to steal polls before it announces itself
+/// as idle (`TaskEvents::wait`), under `Hybrid` and `Adaptive`: about 3 µs at
+/// the 25 ns `PAUSE` of the reference machine (`src/wait/README.md`). While a
+/// thread only polls, pushers skip the event bump; a producer that creates a
+/// task every few hundred ns keeps its consumers in this phase.
+pub const TASK_SPINS: u32 = 128;
+
+impl<'a> Ctx<'a> {
+    /// Create a deferred task (`#pragma omp task`): `f` runs once, later,
+    /// on any thread of the team, with that thread's `Ctx`. It may borrow
+    /// whatever the region closure borrows (`'a`); the region does not end
+    /// before every task completed.
+    ///
+    /// Tasks complete before the next barrier (explicit or implicit) is
+    /// passed and before `parallel` returns; [`taskwait`](Self::taskwait)
+    /// and [`taskgroup`](Self::taskgroup) wait for fewer. A task may create
+    /// tasks, `taskwait` and open taskgroups, but not use barriers or
+    /// worksharing constructs (that panics, as OpenMP forbids it).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+    /// let data: Vec<u64> = (1..=100).collect();
+    /// let sum = AtomicU64::new(0);
+    /// team.parallel(|ctx| {
+    ///     ctx.master(|| {
+    ///         for chunk in data.chunks(10) {
+    ///             let sum = &sum;
+    ///             ctx.task(move |_| { sum.fetch_add(chunk.iter().sum(), Ordering::Relaxed); });
+    ///         }
+    ///     });
+    /// });
+    /// assert_eq!(sum.into_inner(), 5050);
+    /// ```
+    pub fn task<F: FnOnce(&Ctx<'a>) + Send + 'a>(&self, f: F) {
+        // SAFETY: `f: 'a`, and the region waits for every task.
+        unsafe { self.task_unchecked(f) }
+    }
+
+    /// [`task`](Self::task) without the `'a` bound.
+    ///
+    /// # Safety
+    /// Whatever `f` borrows must outlive the task: the caller waits for its
+    /// completion (a taskgroup around the call) before that data dies.
+    pub(crate) unsafe fn task_unchecked<F: FnOnce(&Ctx<'a>) + Send>(&self, f: F) {
+        let sh = self.shared();
+        let cur = self.current.get();
+        let group = self.group.get();
+        let (parent, root): (*const Header, *const RootCount) = if cur.is_null() {
+            let root = &*sh.tasks.roots[self.tid];
+            root.add(true);
+            (std::ptr::null(), root)
+        } else {
+            // SAFETY: the running task's header is alive while its body runs
+            // (its own reference).
+            let hdr = unsafe { &*cur };
+            hdr.node.add_child();
+            // SAFETY: roots live as long as the team.
+            unsafe { &*hdr.root }.add(false);
+            (cur, hdr.root)
+        };
+        if !group.is_null() {
+            // SAFETY: `taskgroup` keeps the counter alive until it is zero,
+            // and this increment happens before that (we run inside it).
+            // Relaxed: the group's waiter cannot see zero before this task's
+            // AcqRel decrement, which follows this through the deque.
+            unsafe { &*group }.fetch_add(1, Ordering::Relaxed);
+        }
+        let t = TaskPtr::new(f, parent, root, group, self.gen);
+        // SAFETY: we are thread `self.tid`, and no `Worker` call is running.
+        unsafe { sh.tasks.push(self.tid, t) };
+        sh.tasks.events.notify(&sh.policy);
+    }
+
+    /// `#pragma omp task if(cond)`: a deferred task when `cond` is true;
+    /// otherwise `f` runs here at once, as part of the current task (like an
+    /// OpenMP included, merged task: tasks it creates are children of the
+    /// current task). Use it for cut-offs in recursive task trees.
+    pub fn task_if<F: FnOnce(&Ctx<'a>) + Send + 'a>(&self, cond: bool, f: F) {
+        if cond {
+            self.task(f)
+        } else {
+            f(self)
+        }
+    }
+
+    /// Wait until every task created so far by the current task (or by this
+    /// thread's implicit task, outside tasks) completed (`#pragma omp
+    /// taskwait`). Only direct children: their own children may still run.
+    /// Runs other queued tasks while it waits.
+    pub fn taskwait(&self) {
+        let cur = self.current.get();
+        if cur.is_null() {
+            let root = &*self.shared().tasks.roots[self.tid];
+            if !root.children_done() {
+                self.help(|| root.children_done(), false);
+            }
+        } else {
+            // SAFETY: as in `task`: the running task's header is alive.
+            let node = unsafe { &(*cur).node };
+            if !node.children_done() {
+                self.help(|| node.children_done(), false);
+            }
+        }
+    }
+
+    /// Run `f`, then wait until every task created inside it, and all their
+    /// descendants, completed (`#pragma omp taskgroup`). Runs other queued
+    /// tasks while it waits. If `f` panics, the wait still happens before
+    /// the panic continues.
+    pub fn taskgroup<R>(&self, f: impl FnOnce(&Self) -> R) -> R {
+        let count = AtomicUsize::new(0);
+        let outer = self.group.replace(&count);
+        let r = panic::catch_unwind(AssertUnwindSafe(|| f(self)));
+        self.group.set(outer);
+        // Acquire: pairs with the AcqRel decrement of every member task.
+        self.help(|| count.load(Ordering::Acquire) == 0, false);
+        r.unwrap_or_else(|p| panic::resume_unwind(p))
+    }
+
+    /// Before a barrier: run tasks until none of the region is outstanding.
+    #[inline]
+    pub(crate) fn drain_tasks(&self) {
+        let pool = &self.shared().tasks;
+        // The fast path of a region without tasks: one Relaxed load per
+        // thread's root (lines nobody writes). A count we miss was made by
+        // another thread, which drains it before it arrives.
+        if pool.pending_hint() {
+            // Acquire loads: the tasks' writes are visible, and our barrier
+            // arrival passes them on.
+            self.help(|| pool.all_drained(), false);
+        }
+    }
+
+    /// After `finish`: help until every member finished and no task is left,
+    /// or a later region started (then this region's tasks are all done).
+    pub(crate) fn region_end_tasks(&self, base: u32) {
+        let sh = self.shared();
+        let n = sh.n as u32;
+        let gen = self.gen;
+        // A worker may leave early once a later region forked; the master
+        // (whose fork word is not even written in a one-thread team) never.
+        let worker = self.tid != 0;
+        let done = || {
+            // Acquire: the members' join increments (SeqCst RMWs).
+            let joined = sh.join.word().load(Ordering::Acquire).wrapping_sub(base) >= n;
+            // `all_drained` loads with Acquire. Relaxed for the fork word:
+            // only a hint that our region is over.
+            joined && (sh.tasks.all_drained() || (worker && sh.fork.cell.word().load(Ordering::Relaxed) >> 1 != gen))
+        };
+        self.help(done, true);
+    }
+
+    /// The help loop of every scheduling point.
+    fn help(&self, mut done: impl FnMut() -> bool, leaving: bool) {
+        let sh = self.shared();
+        loop {
+            if done() {
+                return;
+            }
+            // SAFETY: we are thread `self.tid`; no `Worker` call is running.
+            match unsafe { sh.tasks.find(self.tid, self.gen) } {
+                Found::Task(t) => self.run_task(t),
+                Found::Later => {
+                    sh.tasks.events.notify(&sh.policy);
+                    if leaving {
+                        return;
+                    }
+                }
+                Found::Nothing => {
+                    if !self.spin_for_work(&mut done) {
+                        sh.tasks.events.wait(&sh.policy, sh.n, || done() || sh.tasks.has_work());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Poll for up to [`TASK_SPINS`] pauses, without announcing ourselves to
+    /// pushers (which then need not bump the event word), for policies whose
+    /// wait starts with a spin anyway. `true` if work or `done` showed up.
+    fn spin_for_work(&self, done: &mut impl FnMut() -> bool) -> bool {
+        let sh = self.shared();
+        if matches!(sh.policy, WaitPolicy::Block) || !sh.policy.may_block() {
+            // Block: block at once. Non-blocking policies: pushers never
+            // bump, so announcing costs nothing; their wait loop polls.
+            return false;
+        }
+        for _ in 0..TASK_SPINS {
+            spin_loop();
+            if done() || sh.tasks.has_work() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Run a queued task as the current task, then complete it.
+    fn run_task(&self, t: TaskPtr) {
+        let h = t.as_ptr();
+        // SAFETY: a queued task is live and now ours; the node stays alive
+        // while its body runs (its own reference).
+        let (run, group) = unsafe { (h.as_ref().run, h.as_ref().group) };
+        let outer = (self.current.replace(h.as_ptr()), self.group.replace(group));
+        self.in_task.set(self.in_task.get() + 1);
+        // SAFETY: `run` is this task's and is called once.
+        let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { run(h, self) }));
+        self.in_task.set(self.in_task.get() - 1);
+        self.current.set(outer.0);
+        self.group.set(outer.1);
+        if let Err(payload) = r {
+            // Recorded before the root decrement in `complete`, which the
+            // thread that ends the region acquires.
+            self.shared().fail(self.tid, self.gen, payload);
+        }
+        // SAFETY: the body is done and nobody else completes it.
+        unsafe { self.complete(h) };
+    }
+
+    /// # Safety
+    /// `h`'s body has returned; called once per task.
+    unsafe fn complete(&self, h: NonNull<Header>) {
+        let sh = self.shared();
+        // SAFETY: our body reference keeps the header alive until `body_done`.
+        let (parent, root, group, free) =
+            unsafe { (h.as_ref().parent, h.as_ref().root, h.as_ref().group, h.as_ref().free) };
+        let mut wake = false;
+        // SAFETY: as above; after a `true` nobody refers to it.
+        if unsafe { h.as_ref() }.node.body_done() {
+            // SAFETY: last reference, closure already taken.
+            unsafe { free(h) };
+        }
+        if !parent.is_null() {
+            // SAFETY: our reference on the parent keeps its header alive.
+            match unsafe { &(*parent).node }.child_done() {
+                ChildDone::More => {}
+                ChildDone::LastChild => wake = true,
+                ChildDone::Freed => {
+                    let ph = NonNull::new(parent.cast_mut()).expect("non-null parent");
+                    // SAFETY: last reference to a finished task's header;
+                    // `parent` carries the box's provenance (from `current`).
+                    unsafe { (ph.as_ref().free)(ph) };
+                }
+            }
+        }
+        if !group.is_null() {
+            // SAFETY: `taskgroup` keeps it alive until it reads zero, which
+            // cannot happen before this decrement.
+            // AcqRel: Release publishes the task to the group's waiter.
+            if unsafe { &*group }.fetch_sub(1, Ordering::AcqRel) == 1 {
+                wake = true;
+            }
+        }
+        // Last, so that a drained root means no task touches a node or a
+        // group any more. SAFETY: roots live as long as the team.
+        let r = unsafe { &*root }.done(parent.is_null());
+        if wake || r.last_child || r.drained {
+            sh.tasks.events.notify(&sh.policy);
+        }
+    }
+}
