@@ -3,7 +3,8 @@
 //! Each trial draws, from its own seed, a fault site (`fault_kit/sites.rs`:
 //! a panic at a barrier episode, a loop iteration under any schedule, a
 //! `single` or `critical` body, a reduce fold or combine, a TaskQueue task or
-//! producer, or a thread leaving early while others wait), a team size from
+//! producer, an explicit task's body, a `try_master_worker` producer or
+//! worker, or a thread leaving early while others wait), a team size from
 //! [`TEAM_SIZES`], a [`BarrierKind`] and a [`WaitPolicy`]. It runs on a
 //! helper thread under a time limit (a hang aborts the process with the seed
 //! and parameters) and checks:

@@ -1,6 +1,7 @@
 //! The EPCC method: delay calibration, inner-repetition scaling, outer
 //! repetitions, reference subtraction; and the phalanx side of every construct.
 
+use crossbeam_utils::CachePadded;
 use phalanx::{Schedule, Team};
 use phalanx_omp_baseline::{self as omp, Construct, ScheduleKind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +22,7 @@ pub struct Method {
 /// One side's result for one construct, in µs per construct instance.
 #[derive(Clone, Debug)]
 pub enum Measured {
-    /// The construct has no phalanx version yet (tasks).
+    /// The construct has no phalanx version.
     NotApplicable,
     /// The run failed (the C kernel's error, or OpenMP missing).
     Failed(String),
@@ -176,9 +177,35 @@ pub fn measure_phalanx(m: &Method, team: &Team, c: Construct, ref_per_delay: f64
     }
 }
 
+/// Per-thread task counters, as the C kernels' `epcc_task_slots`: slot `t`
+/// is written only by thread `t` (the thread that runs the task), one cache
+/// line each.
+struct TaskSlots(Vec<CachePadded<AtomicU64>>);
+
+impl TaskSlots {
+    fn new(n: usize) -> Self {
+        TaskSlots((0..n).map(|_| CachePadded::new(AtomicU64::new(0))).collect())
+    }
+
+    /// The task body: one delay, then count it on thread `t`'s slot.
+    fn ran(&self, t: usize, len: u32) {
+        omp::delay(len);
+        // Relaxed: only thread `t` writes the slot; the region's join
+        // publishes it to `total`.
+        self.0[t].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Tasks run, once the region has returned.
+    fn total(&self) -> u64 {
+        // Relaxed: after the join (see `ran`).
+        self.0.iter().map(|s| s.load(Ordering::Relaxed)).sum()
+    }
+}
+
 /// The phalanx version of `c`: `reps` repetitions, each with the same
-/// `omp::delay(len)` body as the C kernel, timed as a whole. `None` for the
-/// constructs phalanx has no version of yet. Written the way a porter would
+/// `omp::delay(len)` body as the C kernel, timed as a whole. `None` for a
+/// construct phalanx has no version of (none at present; the table prints
+/// "n/a"). Written the way a porter would
 /// translate the C kernel in `omp-baseline/c/epcc.c`.
 fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Result<Duration, String>> {
     let n = team.num_threads();
@@ -281,12 +308,41 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
                 }
             });
         }
-        // Tasks: `ctx.task` / `ctx.taskwait` are not in this tree yet. Fill
-        // in one arm each (as the C kernels: master creates `n` tasks per
-        // rep; every thread creates one; every thread creates one + taskwait).
-        Construct::MasterTask => return None,
-        Construct::ParallelTask => return None,
-        Construct::TaskWait => return None,
+        // Tasks, as `epcc_master_task`, `epcc_parallel_task`, `epcc_task_wait`:
+        // one region for every repetition, each task one delay plus a count
+        // on the slot of the thread that ran it, checked after the region.
+        Construct::MasterTask | Construct::ParallelTask | Construct::TaskWait => {
+            let slots = TaskSlots::new(n);
+            let body = |ctx: &phalanx::Ctx<'_>| slots.ran(ctx.thread_num(), len);
+            match c {
+                // The master creates `threads` tasks per repetition; the
+                // others run them from the region's end, which waits for all.
+                Construct::MasterTask => team.parallel(|ctx| {
+                    ctx.master(|| {
+                        for _ in 0..reps * n as u64 {
+                            ctx.task(body);
+                        }
+                    });
+                }),
+                // Every thread creates one task per repetition; they finish
+                // at the region's end.
+                Construct::ParallelTask => team.parallel(|ctx| {
+                    for _ in 0..reps {
+                        ctx.task(body);
+                    }
+                }),
+                // Every thread creates one task and waits for it.
+                _ => team.parallel(|ctx| {
+                    for _ in 0..reps {
+                        ctx.task(body);
+                        ctx.taskwait();
+                    }
+                }),
+            }
+            let elapsed = start.elapsed();
+            let (got, want) = (slots.total(), reps * n as u64);
+            return Some(if got == want { Ok(elapsed) } else { Err(format!("{c}: {got} tasks ran, expected {want}")) });
+        }
     }
     Some(Ok(start.elapsed()))
 }

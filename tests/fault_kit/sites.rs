@@ -5,7 +5,7 @@
 //! one function and one row in [`SITES`].
 
 use crate::fault_kit::{Fault, Ledger, Outcome, SplitMix64, Tally};
-use phalanx::{Ctx, RegionError, Schedule, TaskQueue, Team};
+use phalanx::{Ctx, MasterWorkerError, RegionError, Schedule, TaskQueue, Team};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -52,7 +52,7 @@ pub struct Site {
     pub run: fn(&mut Plan<'_>) -> Run,
 }
 
-/// Every fault site. Add `task` / `master_worker` rows here.
+/// Every fault site.
 pub const SITES: &[Site] = &[
     Site { name: "barrier", min_threads: 1, run: barrier_episode },
     Site { name: "for_each", min_threads: 1, run: loop_iteration },
@@ -62,6 +62,8 @@ pub const SITES: &[Site] = &[
     Site { name: "reduce-combine", min_threads: 2, run: reduce_combine },
     Site { name: "queue-consumer", min_threads: 1, run: queue_consumer },
     Site { name: "queue-producer", min_threads: 1, run: queue_producer },
+    Site { name: "task-body", min_threads: 1, run: task_body },
+    Site { name: "master-worker", min_threads: 1, run: master_worker },
     Site { name: "diverge-barrier", min_threads: 2, run: diverge_barrier },
     Site { name: "diverge-for_each", min_threads: 2, run: diverge_loop },
 ];
@@ -300,6 +302,92 @@ fn queue_producer(p: &mut Plan<'_>) -> Run {
     p.describe(format!("items={m} producer_stops_at={stop}"));
     let (result, fault, tally) = queue_region(p, m, Some(stop), None);
     Run { result, expect: Expect::Panicked(fault.fired_by()), tally }
+}
+
+/// Thread `c` creates `k` tasks, from its region body or from inside one
+/// task, and the task `bad` panics. The region must fail naming the thread
+/// that ran it (`Fault::fire` records it), and every other task must run
+/// exactly once: queued tasks are run, not dropped. After creating, `c`
+/// reaches the region's end, a `taskwait` or a barrier.
+fn task_body(p: &mut Plan<'_>) -> Run {
+    let n = p.team.num_threads();
+    let (c, k, nested, end) = (p.rng.index(n), p.rng.range(1, 16), p.rng.one_in(3), p.rng.index(3));
+    let bad = p.rng.index(k);
+    let end_name = ["region-end", "taskwait", "barrier"][end];
+    p.describe(format!("creator={c} tasks={k} fault_task={bad} nested={nested} end={end_name}"));
+    let (ledger, fault) = (Ledger::new(k), Fault::default());
+    let (ledger_ref, fault_ref) = (&ledger, &fault);
+    let result = p.team.try_parallel(|ctx| {
+        if ctx.thread_num() == c {
+            if nested {
+                ctx.task(move |ctx| spawn_tasks(ctx, k, bad, ledger_ref, fault_ref));
+            } else {
+                spawn_tasks(ctx, k, bad, ledger_ref, fault_ref);
+            }
+        }
+        match end {
+            0 => {}
+            1 => ctx.taskwait(),
+            _ => ctx.barrier(),
+        }
+    });
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally: ledger.tally(k) }
+}
+
+/// Tasks `0..k` on the ledger; task `bad` panics as the thread running it.
+fn spawn_tasks<'a>(ctx: &Ctx<'a>, k: usize, bad: usize, ledger: &'a Ledger, fault: &'a Fault) {
+    for id in 0..k {
+        ctx.task(move |ctx| {
+            let held = ledger.hold(id);
+            if id == bad {
+                fault.fire(ctx.thread_num(), "task body");
+            }
+            held.ran();
+        });
+    }
+}
+
+/// `team.try_master_worker` over ids `0..m`: the producer panics before
+/// pushing `stop`, or the worker that runs `bad` panics. Every id pushed
+/// must run exactly once, come back in `MasterWorkerError::unrun`, or be
+/// the one the panicking worker held; a push refused after the failure
+/// hands its id back to the producer, which stops.
+fn master_worker(p: &mut Plan<'_>) -> Run {
+    let m = p.rng.range(1, 64);
+    let (producer_fails, at) = (p.rng.one_in(2), p.rng.index(m));
+    let who = if producer_fails { "producer_stops_at" } else { "fault_item" };
+    p.describe(format!("items={m} {who}={at}"));
+    let (ledger, fault, offered) = (Ledger::new(m), Fault::default(), AtomicUsize::new(0));
+    let result = p.team.try_master_worker(
+        |feed| {
+            for id in 0..m {
+                if producer_fails && id == at {
+                    fault.fire(0, "master-worker producer");
+                }
+                // Relaxed: only the producer writes it; read after the run.
+                offered.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = feed.push(id) {
+                    ledger.record(e.into_inner(), Outcome::Returned);
+                    return;
+                }
+            }
+        },
+        |ctx, id| {
+            let held = ledger.hold(id);
+            if !producer_fails && id == at {
+                fault.fire(ctx.thread_num(), "master-worker task");
+            }
+            held.ran();
+        },
+    );
+    let result = result.map_err(|e: MasterWorkerError<usize>| {
+        for id in e.unrun {
+            ledger.record(id, Outcome::Remained);
+        }
+        e.region
+    });
+    // Relaxed: the run is over.
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally: ledger.tally(offered.load(Ordering::Relaxed)) }
 }
 
 /// `ctx.barrier()`, recording the line of the call (the line the
