@@ -197,6 +197,9 @@ def main():
     out.append(" ".join(compare_cmd))
     for _, cmd, _ in epcc_runs:
         out.append(" ".join(cmd))
+    out.append("cargo run --release --example region_overhead")
+    out.append("cargo run --release --example fib_tasks")
+    out.append("cargo bench   # the criterion suites in benches/ (minutes; not part of this file)")
     out.append("python3 scripts/benchmarks.py" + (" --quick" if opts.quick else "") + "   # all of the above, and this file")
     out += ["```", ""]
     out.append(f"`compare_wait_strategies` also writes `summary.md`, `rows.json` and the plots into `{COMPARE_OUT}/`.")
@@ -228,6 +231,15 @@ def main():
                 if title:
                     out += [f"#### {title}", ""]
                 out += [demote(body, 2), ""]
+
+    # Team fork/join and tasks: their examples print plain tables; pasted verbatim.
+    extra_runs = [
+        ("Team fork/join (`region_overhead`)", ["cargo", "run", "--release", "--example", "region_overhead"]),
+        ("Tasks (`fib_tasks`)", ["cargo", "run", "--release", "--example", "fib_tasks"]),
+    ]
+    for title, cmd in extra_runs:
+        text = run_tool(cmd, title)
+        out += [f"## {title}", "", f"`{' '.join(cmd)}`:", "", "```text", text.rstrip(), "```", ""]
 
     out.append(ADVICE)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
