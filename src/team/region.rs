@@ -275,6 +275,12 @@ impl Shared {
             // The last member finished: threads helping with tasks at the
             // region end wait for this (src/tasks/README.md, region end).
             self.tasks.events.notify(&self.policy);
+            // Every member has finished its closure, so none waits at a
+            // barrier of this region: the divergence scan has nothing to
+            // find (README, "divergence"). This saves the last finisher a
+            // miss on every other member's status line.
+            self.join.wake_all(&self.policy);
+            return;
         }
         for (j, slot) in self.slots.iter().enumerate() {
             if j == tid {
