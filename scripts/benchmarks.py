@@ -70,6 +70,8 @@ example runs that method on phalanx's constructs and on libgomp's (the C
 kernels in `omp-baseline/`)."""
 
 CHECK_LINE = re.compile(r"^\s*(?:[-*]\s+)?(PASS|MISS|SKIP|INFO)\b:?\s*(.*)$")
+# epcc prints its targets as "  BARRIER    <= 0.5: MISS ratio 0.67 (...)".
+EPCC_CHECK_LINE = re.compile(r"^\s*(?:[-*]\s+)?(\S[^:]*?)\s*:\s*(PASS|MISS)\s+(.*)$")
 
 
 def run_tool(cmd, what):
@@ -107,6 +109,10 @@ def checks(markdown, source):
         m = CHECK_LINE.match(line)
         if m:
             found.append((m.group(1), m.group(2).strip(), source))
+            continue
+        m = EPCC_CHECK_LINE.match(line)
+        if m:
+            found.append((m.group(2), f"{' '.join(m.group(1).split())}: {m.group(3).strip()}", source))
     return found
 
 

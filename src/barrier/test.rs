@@ -14,7 +14,13 @@ fn smoke_no_thread_passes_early() {
         // waits for preemption. Both get few rounds.
         let slow = matches!(policy, WaitPolicy::SleepPoll { .. })
             || (policy == WaitPolicy::Spin && crate::wait::oversubscribed(n));
-        let rounds = if cfg!(miri) { 5 } else if slow { 20 } else { 500 };
+        let rounds = if cfg!(miri) {
+            5
+        } else if slow {
+            20
+        } else {
+            500
+        };
         std::thread::scope(|s| {
             for _ in 0..n {
                 s.spawn(|| {
