@@ -2,27 +2,15 @@
 //! aborts the process), no early pass, every task delivered exactly once.
 //! Loops scale down under Miri (`cargo +nightly miri test --test sync`).
 
+mod common;
+
+use common::watchdog;
 use phalanx::sync::{CountDownError, Gate, TimedPop, TryPop};
 use phalanx::{Latch, TaskQueue, WaitPolicy};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
-
-/// Aborts the whole test process if the guard is still alive after `secs`:
-/// a hang becomes a failure with the test's name, never a stuck CI job.
-struct Watchdog(#[allow(dead_code)] mpsc::Sender<()>);
-
-fn watchdog(secs: u64, name: &'static str) -> Watchdog {
-    let (tx, rx) = mpsc::channel::<()>();
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(Duration::from_secs(secs)) {
-            eprintln!("watchdog: test `{name}` still running after {secs} s: it hangs; aborting");
-            std::process::abort();
-        }
-    });
-    Watchdog(tx)
-}
 
 const WATCHDOG_SECS: u64 = 60;
 
