@@ -5,7 +5,7 @@
 mod common;
 
 use common::{quiet_boom_panics, watchdog};
-use phalanx::{Ctx, RegionError, Schedule, Team, WaitPolicy};
+use phalanx::{BarrierKind, Ctx, RegionError, Schedule, Team, WaitPolicy};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
@@ -448,4 +448,68 @@ fn nested_region_inside_a_task_and_panic_in_taskgroup_body() {
     });
     assert!(matches!(r, Err(RegionError::Panicked { thread: 0, .. })), "{r:?}");
     assert_eq!(finished.load(Ordering::Relaxed), 10);
+}
+
+/// `k` tasks that each wait (bounded) until all `k` are running at once, so
+/// they can only finish if `k` different threads run them together. Returns
+/// the threads that ran them, or an error if the rendezvous timed out.
+fn rendezvous_tasks<'a>(ctx: &Ctx<'a>, k: usize, arrived: &'a AtomicUsize, ran_on: &'a [AtomicUsize]) {
+    for slot in ran_on.iter().take(k) {
+        ctx.task(move |ctx| {
+            slot.store(ctx.thread_num(), Ordering::Relaxed);
+            arrived.fetch_add(1, Ordering::SeqCst);
+            let until = Instant::now() + Duration::from_secs(if cfg!(miri) { 600 } else { 10 });
+            while arrived.load(Ordering::SeqCst) < k && Instant::now() < until {
+                std::thread::yield_now();
+            }
+        });
+    }
+}
+
+/// Threads waiting at a barrier run the tasks created before it (OpenMP: a
+/// barrier is a task scheduling point), also when they reached it before the
+/// first task existed, under every policy: explicit barrier after `master`,
+/// the implicit barrier of `single`, and the one of a worksharing loop.
+#[test]
+fn waiters_at_a_barrier_run_tasks() {
+    let _w = watchdog(LIMIT_S * 4, "waiters_at_a_barrier_run_tasks");
+    let sizes: &[usize] = if cfg!(miri) { &[2] } else { &[2, 4, 8] };
+    let late = Duration::from_millis(if cfg!(miri) { 50 } else { 5 });
+    for (kind, &policy) in [BarrierKind::Central, BarrierKind::Tree, BarrierKind::Condvar]
+        .into_iter()
+        .flat_map(|k| POLICIES.iter().map(move |p| (k, p)))
+    {
+        for &n in sizes {
+            let t = Team::builder().num_threads(n).wait_policy(policy).barrier(kind).build().expect("team");
+            for construct in ["master+barrier", "single", "for_each"] {
+                let arrived = AtomicUsize::new(0);
+                let ran_on: Vec<AtomicUsize> = (0..n).map(|_| AtomicUsize::new(usize::MAX)).collect();
+                t.parallel(|ctx| {
+                    let create = || {
+                        // Let the other threads reach the barrier first.
+                        std::thread::sleep(late);
+                        rendezvous_tasks(ctx, n, &arrived, &ran_on);
+                    };
+                    match construct {
+                        "master+barrier" => {
+                            ctx.master(create);
+                            ctx.barrier();
+                        }
+                        "single" => ctx.single(create),
+                        _ => ctx.for_each(0..1, Schedule::Static, |_| create()),
+                    }
+                    // The barrier completed only after every task did.
+                    assert_eq!(arrived.load(Ordering::SeqCst), n, "{construct}: a task still outstanding");
+                });
+                let mut threads: Vec<usize> = ran_on.iter().map(|a| a.load(Ordering::Relaxed)).collect();
+                threads.sort_unstable();
+                assert_eq!(
+                    threads,
+                    (0..n).collect::<Vec<_>>(),
+                    "{construct}, {n} threads, {policy:?}, {kind:?}: the {n} tasks did not run on {n} different threads \
+                     (a waiter at the barrier did not pick up tasks)"
+                );
+            }
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! the "sense" generalised to a generation number so waiters never confuse
 //! two episodes). See `README.md` in this folder for the protocol.
 
-use super::{Algorithm, Deadline, Shared, Timeout};
+use super::{wait_on, Algorithm, Deadline, Helper, Shared, Timeout};
 use crate::primitive::{AtomicU32, Ordering};
 use crate::wait::{WaitCell, WaitStrategy};
 use crossbeam_utils::CachePadded;
@@ -54,6 +54,7 @@ impl Algorithm for Central {
         strategy: &W,
         deadline: Option<Deadline>,
         shared: &Shared,
+        help: Option<&dyn Helper>,
     ) -> Result<bool, Timeout> {
         // Acquire: pairs with the Release that ended the previous episode, so
         // we also see the `count` reset made before it. Read *before* arriving:
@@ -74,12 +75,16 @@ impl Algorithm for Central {
             // to the waiters, who load the epoch with Acquire. An add keeps a
             // concurrent BROKEN bit; the episode still completed.
             self.epoch.word().fetch_add(GEN_ONE, Ordering::Release);
-            self.epoch.wake_all(strategy);
+            match help {
+                // Helping waiters block on the helper's word, not ours.
+                Some(h) => h.wake(),
+                None => self.epoch.wake_all(strategy),
+            }
             return Ok(true);
         }
         let passed = |w: u32| w & !BROKEN != e;
         let at = deadline.map(|d| d.at);
-        match self.epoch.wait_until(strategy, self.n as usize, at, |w| passed(w) || w & BROKEN != 0) {
+        match wait_on(&self.epoch, strategy, self.n as usize, at, |w| passed(w) || w & BROKEN != 0, help) {
             Ok(w) if passed(w) => Ok(false),
             Ok(_) => Err(Timeout::Broken),
             Err(_) => {

@@ -10,7 +10,7 @@
 //! `std::sync::Barrier` costs against the futex barriers, under every policy.
 
 use super::central::{EpochWord, BROKEN, GEN_ONE};
-use super::{Algorithm, BreakReason, Deadline, Shared, Timeout};
+use super::{wait_helping, Algorithm, BreakReason, Deadline, Helper, Shared, Timeout};
 use crate::primitive::{sleep, AtomicU32, Condvar, Mutex, MutexGuard, Ordering};
 use crate::wait::{record_immediate_wait, record_wait, Backoff, Step, WaitStats, WaitStrategy, CLOCK_EVERY};
 use crossbeam_utils::CachePadded;
@@ -187,6 +187,7 @@ impl Algorithm for CondvarBarrier {
         strategy: &W,
         deadline: Option<Deadline>,
         shared: &Shared,
+        help: Option<&dyn Helper>,
     ) -> Result<bool, Timeout> {
         let mut st = self.lock();
         if st.epoch & BROKEN != 0 {
@@ -199,10 +200,20 @@ impl Algorithm for CondvarBarrier {
             st.epoch = st.epoch.wrapping_add(GEN_ONE);
             self.publish(&st);
             self.unlock_and_notify(st);
+            if let Some(h) = help {
+                h.wake();
+            }
             return Ok(true);
         }
         let e = st.epoch;
         drop(st);
+        if let Some(h) = help.filter(|_| deadline.is_none()) {
+            // A team member: the condvar is bypassed; we watch the mirror and
+            // block on the helper's word, which the last arriver and every
+            // breaker wake after publishing the mirror.
+            let w = wait_helping(&self.mirror, strategy, self.n as usize, |w| w != e, h);
+            return outcome(w, e);
+        }
 
         // Acquire: pairs with `publish`.
         let w = self.mirror.load(Ordering::Acquire);

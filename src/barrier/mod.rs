@@ -18,10 +18,109 @@ mod tree;
 
 pub use tree::FAN_IN as TREE_FAN_IN;
 
-use crate::primitive::Mutex;
-use crate::wait::{WaitPolicy, WaitStrategy};
+use crate::primitive::{sleep, AtomicU32, Mutex, Ordering};
+use crate::wait::{record_immediate_wait, record_wait, Backoff, Step, WaitCell, WaitPolicy, WaitStats, WaitStrategy};
 use std::fmt;
 use std::time::{Duration, Instant};
+
+/// What a barrier waiter does besides waiting: a team's barrier is a task
+/// scheduling point (OpenMP), so its waiters run queued tasks until the
+/// episode ends. Implemented by the team (`src/tasks/spawn.rs`); the
+/// protocol is "Barriers that run tasks" in `README.md` beside this file.
+///
+/// Contract: within one barrier, either every arrival passes a helper or
+/// none does (helping waiters block on the helper's event word, so the
+/// barrier's own wake-ups are replaced by [`Helper::wake`]), and whoever
+/// breaks the barrier calls [`Helper::wake`] afterwards.
+#[doc(hidden)]
+pub trait Helper {
+    /// A cheap hint that a task is queued somewhere.
+    fn has_work(&self) -> bool;
+    /// Run queued tasks until none is found.
+    fn help(&self);
+    /// Block until `ready()` holds: announce, then wait on the event word
+    /// (see `TaskEvents::wait`). `ready` is re-checked after announcing.
+    fn block_until(&self, ready: &mut dyn FnMut() -> bool);
+    /// Wake the threads blocked in [`block_until`](Self::block_until), after
+    /// a change of a word their `ready` reads.
+    fn wake(&self);
+    /// We stop waiting while a task is still queued (the episode ended as
+    /// the push's wake-up reached us): hand that wake-up on to another
+    /// blocked thread, since a push wakes only one.
+    fn pass_on(&self);
+}
+
+/// Wait on `cell` until `done(word)`: with a helper, [`wait_helping`];
+/// without one, or for a timed wait (no team uses them), the cell's own loop.
+pub(crate) fn wait_on<W, F>(
+    cell: &WaitCell,
+    strategy: &W,
+    parties: usize,
+    at: Option<Instant>,
+    done: F,
+    help: Option<&dyn Helper>,
+) -> Result<u32, crate::wait::WaitTimedOut>
+where
+    W: WaitStrategy + ?Sized,
+    F: FnMut(u32) -> bool,
+{
+    match help.filter(|_| at.is_none()) {
+        Some(h) => Ok(wait_helping(cell.word(), strategy, parties, done, h)),
+        None => cell.wait_until(strategy, parties, at, done),
+    }
+}
+
+/// Wait until `done(word)` and run queued tasks meanwhile: the policy's spin
+/// and yield (or sleep) steps poll both `done` and [`Helper::has_work`];
+/// where the plan would block, block in [`Helper::block_until`] instead, so
+/// that a task push wakes us as well as the release. Finding work runs it,
+/// then the plan starts over. Returns the word that satisfied `done`.
+pub(crate) fn wait_helping<W, F>(word: &AtomicU32, strategy: &W, parties: usize, mut done: F, h: &dyn Helper) -> u32
+where
+    W: WaitStrategy + ?Sized,
+    F: FnMut(u32) -> bool,
+{
+    // Acquire (every load of `word` here): pairs with the Release change
+    // that satisfies `done`, as in `WaitCell::wait_until`.
+    let w = word.load(Ordering::Acquire);
+    if done(w) {
+        record_immediate_wait();
+        return w;
+    }
+    let mut backoff = Backoff::new(strategy.plan(parties));
+    let mut rec = WaitStats { waits: 1, ..WaitStats::default() };
+    let w = loop {
+        if h.has_work() {
+            h.help();
+            backoff = Backoff::new(strategy.plan(parties));
+        } else {
+            match backoff.snooze() {
+                Step::Spun | Step::Yielded => {}
+                Step::ShouldSleep(interval) => {
+                    sleep(interval);
+                    rec.sleeps += 1;
+                }
+                Step::ShouldBlock => {
+                    h.block_until(&mut || done(word.load(Ordering::Acquire)) || h.has_work());
+                    rec.parks += 1;
+                    if done(word.load(Ordering::Acquire)) {
+                        h.pass_on();
+                    }
+                }
+            }
+        }
+        let w = word.load(Ordering::Acquire);
+        if done(w) {
+            break w;
+        }
+    };
+    rec.spins = backoff.spins();
+    rec.yields = backoff.yields();
+    rec.waited = backoff.waited();
+    strategy.observe(rec.waited);
+    record_wait(rec);
+    w
+}
 
 /// Which barrier algorithm to use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -210,6 +309,7 @@ pub(crate) trait Algorithm: Send + Sync {
         strategy: &W,
         deadline: Option<Deadline>,
         shared: &Shared,
+        help: Option<&dyn Helper>,
     ) -> Result<bool, Timeout>;
     /// Set the broken state and wake every waiter.
     fn break_now<W: WaitStrategy + ?Sized>(&self, strategy: &W);
@@ -369,7 +469,7 @@ impl<W: WaitStrategy> Barrier<W> {
     /// Arrive and wait for the other parties.
     #[inline]
     pub fn wait(&self) -> Result<BarrierWaitResult, BarrierError> {
-        self.arrive(None, None)
+        self.arrive(None, None, None)
     }
 
     /// Arrive as party `id` (`0..parties`, distinct within an episode) and
@@ -382,7 +482,16 @@ impl<W: WaitStrategy> Barrier<W> {
         if id >= self.parties {
             return Err(BarrierError::BadPartyId { id, parties: self.parties });
         }
-        self.arrive(Some(id), None)
+        self.arrive(Some(id), None, None)
+    }
+
+    /// [`wait_as`](Self::wait_as) for a team member: run queued tasks while
+    /// waiting (see [`Helper`] for the contract).
+    #[doc(hidden)]
+    #[inline]
+    pub fn wait_helping_as(&self, id: usize, help: &dyn Helper) -> Result<BarrierWaitResult, BarrierError> {
+        debug_assert!(id < self.parties, "party {id} of {}", self.parties);
+        self.arrive(Some(id), None, Some(help))
     }
 
     /// Arrive and wait at most `timeout`. If it runs out before every party
@@ -401,12 +510,17 @@ impl<W: WaitStrategy> Barrier<W> {
         if let Some(id) = id.filter(|&id| id >= self.parties) {
             return Err(BarrierError::BadPartyId { id, parties: self.parties });
         }
-        self.arrive(id, Some(Deadline { at: Instant::now() + timeout, after: timeout }))
+        self.arrive(id, Some(Deadline { at: Instant::now() + timeout, after: timeout }), None)
     }
 
     #[inline]
-    fn arrive(&self, id: Option<usize>, deadline: Option<Deadline>) -> Result<BarrierWaitResult, BarrierError> {
-        match dispatch!(self, b => b.arrive_and_wait(id, &self.strategy, deadline, &self.shared)) {
+    fn arrive(
+        &self,
+        id: Option<usize>,
+        deadline: Option<Deadline>,
+        help: Option<&dyn Helper>,
+    ) -> Result<BarrierWaitResult, BarrierError> {
+        match dispatch!(self, b => b.arrive_and_wait(id, &self.strategy, deadline, &self.shared, help)) {
             Ok(leader) => Ok(BarrierWaitResult { leader }),
             // On Expired the algorithm has recorded `TimedOut` (unless another
             // reason came first) before its broken bit became visible.

@@ -18,7 +18,7 @@
 //! faster; the tree pays off when many cores hammer one counter.
 
 use super::central::{EpochWord, BROKEN, GEN_ONE};
-use super::{Algorithm, Deadline, Shared, Timeout};
+use super::{wait_on, Algorithm, Deadline, Helper, Shared, Timeout};
 use crate::primitive::{AtomicU64, Ordering};
 use crate::wait::{WaitCell, WaitStrategy};
 use crossbeam_utils::CachePadded;
@@ -148,8 +148,14 @@ impl Algorithm for Tree {
         strategy: &W,
         deadline: Option<Deadline>,
         shared: &Shared,
+        help: Option<&dyn Helper>,
     ) -> Result<bool, Timeout> {
         let n = self.n as usize;
+        // Helping waiters block on the helper's word: wake them there.
+        let wake = |cell: &WaitCell| match help {
+            Some(h) => h.wake(),
+            None => cell.wake_all(strategy),
+        };
         let at = deadline.map(|d| d.at);
         // Acquire: pairs with the root's Release that ended the previous
         // episode, so we see the node resets made before it. Read before we
@@ -170,7 +176,7 @@ impl Algorithm for Tree {
             // `wait_until`): it reads the last child's Release add, and the
             // children's adds form one release sequence, so we see every
             // child's writes and, transitively, its subtree's.
-            match node.wait_until(strategy, n, at, |w| w & BROKEN != 0 || w == full) {
+            match wait_on(node, strategy, n, at, |w| w & BROKEN != 0 || w == full, help) {
                 Ok(w) if w & BROKEN == 0 => {}
                 Ok(_) => return Err(Timeout::Broken),
                 // Our subtree has not arrived; the episode cannot have completed.
@@ -189,7 +195,7 @@ impl Algorithm for Tree {
             // the tree) to the waiters, who load the epoch with Acquire. An
             // add keeps a concurrent BROKEN bit; the episode still completed.
             self.epoch.word().fetch_add(GEN_ONE, Ordering::Release);
-            self.epoch.wake_all(strategy);
+            wake(&self.epoch);
             return Ok(true);
         }
 
@@ -208,10 +214,10 @@ impl Algorithm for Tree {
         );
         if (prev & !BROKEN) + CHILD_ONE == parent_children * CHILD_ONE {
             // Only the last child's add can end the owner's wait.
-            parent.wake_all(strategy);
+            wake(parent);
         }
         let passed = |w: u32| w & !BROKEN != e;
-        match self.epoch.wait_until(strategy, n, at, |w| passed(w) || w & BROKEN != 0) {
+        match wait_on(&self.epoch, strategy, n, at, |w| passed(w) || w & BROKEN != 0, help) {
             Ok(w) if passed(w) => Ok(false),
             Ok(_) => Err(Timeout::Broken),
             Err(_) => self.expire(e, strategy, deadline, shared),

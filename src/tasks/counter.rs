@@ -221,6 +221,25 @@ impl TaskEvents {
     /// Call after a change that can end a wait (a push, or a completion that
     /// made a count reach the value some thread waits for), with the
     /// waiters' strategy.
+    /// After a task push: like [`notify`](Self::notify), but wakes at most one
+    /// blocked thread, since one task is work for one thread. Every waiter's
+    /// `ready` includes "a task is queued", so whichever is woken takes it;
+    /// the others stay parked (a wake costs 35–55 µs here).
+    #[inline]
+    pub fn notify_one<W: WaitStrategy + ?Sized>(&self, strategy: &W) {
+        if !strategy.may_block() {
+            return;
+        }
+        // F_n: as in `notify`.
+        fence(Ordering::SeqCst);
+        // Relaxed: ordered by F_n, as in `notify`.
+        if self.idle.load(Ordering::Relaxed) != 0 {
+            // Release: as in `notify`.
+            self.cell.word().fetch_add(1, Ordering::Release);
+            self.cell.wake_one(strategy);
+        }
+    }
+
     #[inline]
     pub fn notify<W: WaitStrategy + ?Sized>(&self, strategy: &W) {
         if !strategy.may_block() {

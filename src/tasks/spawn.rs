@@ -4,6 +4,7 @@
 
 use super::counter::{ChildDone, RootCount};
 use super::pool::{Found, Header, TaskPtr};
+use crate::barrier::Helper;
 use crate::primitive::{spin_loop, AtomicUsize, Ordering};
 use crate::team::Ctx;
 use crate::wait::{WaitPolicy, WaitStrategy};
@@ -81,7 +82,7 @@ impl<'a> Ctx<'a> {
         let t = TaskPtr::new(f, parent, root, group, self.gen);
         // SAFETY: we are thread `self.tid`, and no `Worker` call is running.
         unsafe { sh.tasks.push(self.tid, t) };
-        sh.tasks.events.notify(&sh.policy);
+        sh.tasks.events.notify_one(&sh.policy);
     }
 
     /// `#pragma omp task if(cond)`: a deferred task when `cond` is true;
@@ -163,6 +164,24 @@ impl<'a> Ctx<'a> {
         self.help(done, true);
     }
 
+    /// Run queued tasks until none is found (a barrier waiter's turn).
+    fn help_once(&self) {
+        let sh = self.shared();
+        loop {
+            // SAFETY: we are thread `self.tid`; no `Worker` call is running.
+            match unsafe { sh.tasks.find(self.tid, self.gen) } {
+                Found::Task(t) => self.run_task(t),
+                Found::Later => {
+                    // Cannot happen while we wait at a barrier of our region
+                    // (no later region forks before it opens); hand it on.
+                    sh.tasks.events.notify(&sh.policy);
+                    return;
+                }
+                Found::Nothing => return,
+            }
+        }
+    }
+
     /// The help loop of every scheduling point.
     fn help(&self, mut done: impl FnMut() -> bool, leaving: bool) {
         let sh = self.shared();
@@ -182,6 +201,12 @@ impl<'a> Ctx<'a> {
                 Found::Nothing => {
                     if !self.spin_for_work(&mut done) {
                         sh.tasks.events.wait(&sh.policy, sh.n, || done() || sh.tasks.has_work());
+                        if done() {
+                            // We may have taken a push's only wake-up and
+                            // leave its task queued: hand the wake-up on.
+                            Helper::pass_on(self);
+                            return;
+                        }
                     }
                 }
             }
@@ -268,6 +293,41 @@ impl<'a> Ctx<'a> {
         let r = unsafe { &*root }.done(parent.is_null());
         if wake || r.last_child || r.drained {
             sh.tasks.events.notify(&sh.policy);
+        }
+    }
+}
+
+/// A team barrier is a task scheduling point: its waiters run queued tasks
+/// (`src/barrier/README.md`, "Barriers that run tasks").
+impl Helper for Ctx<'_> {
+    #[inline]
+    fn has_work(&self) -> bool {
+        let pool = &self.shared().tasks;
+        // The Relaxed root hint first: in a region without tasks those lines
+        // are never written, so polling them costs no coherence traffic.
+        pool.pending_hint() && pool.has_work()
+    }
+
+    fn help(&self) {
+        self.help_once();
+    }
+
+    fn block_until(&self, ready: &mut dyn FnMut() -> bool) {
+        let sh = self.shared();
+        // `Block`: the caller has spent the team policy's spin phase already.
+        sh.tasks.events.wait(&WaitPolicy::Block, sh.n, ready);
+    }
+
+    #[inline]
+    fn wake(&self) {
+        let sh = self.shared();
+        sh.tasks.events.notify(&sh.policy);
+    }
+
+    fn pass_on(&self) {
+        let sh = self.shared();
+        if self.has_work() {
+            sh.tasks.events.notify_one(&sh.policy);
         }
     }
 }

@@ -192,11 +192,13 @@ impl<'a> Ctx<'a> {
             // Someone finished the region: it will never arrive here.
             let left = self.shared().leaver(self.gen, self.tid);
             let reason = BreakReason::Left { party: Some(left) };
-            self.barrier_ref().break_barrier(reason.clone());
+            self.shared().break_barrier(self.gen, reason.clone());
             // The barrier keeps its first reason; a panic breaks it first.
             Err(BarrierError::Broken(self.barrier_ref().broken_reason().unwrap_or(reason)))
         } else {
-            self.barrier_ref().wait_as(self.tid)
+            // Waiting runs queued tasks: a barrier is a task scheduling
+            // point (src/barrier/README.md, "Barriers that run tasks").
+            self.barrier_ref().wait_helping_as(self.tid, self)
         };
         // Relaxed: a stale WAITING seen by a finishing thread can only name a
         // barrier that thread passed (no break) or one already broken.

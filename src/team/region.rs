@@ -237,6 +237,13 @@ impl Shared {
         })
     }
 
+    /// Break region `gen`'s barrier and wake its waiters, who block on the
+    /// task event word (`src/barrier/README.md`, "Barriers that run tasks").
+    pub(crate) fn break_barrier(&self, gen: u32, reason: BreakReason) {
+        self.barriers[(gen & 1) as usize].break_barrier(reason);
+        self.tasks.events.notify(&self.policy);
+    }
+
     /// A member's closure unwound with `payload`.
     pub(crate) fn fail(&self, tid: usize, gen: u32, payload: Box<dyn Any + Send>) {
         if payload.is::<Released>() {
@@ -246,7 +253,7 @@ impl Shared {
         let failure = match payload.downcast::<DivergedMarker>() {
             Ok(d) => Failure::Diverged { left: d.left, waiting: d.waiting, at: d.at },
             Err(payload) => {
-                self.barriers[(gen & 1) as usize].break_barrier(BreakReason::Panicked { party: Some(tid) });
+                self.break_barrier(gen, BreakReason::Panicked { party: Some(tid) });
                 Failure::Panicked { thread: tid, payload }
             }
         };
@@ -290,7 +297,7 @@ impl Shared {
             let s = slot.waiting.load(Ordering::SeqCst);
             if s >> 32 == u64::from(gen) && s & WAITING != 0 && s & BARRIER_MASK > u64::from(passed) {
                 // It waits at a barrier we never reached: it can never pass.
-                self.barriers[(gen & 1) as usize].break_barrier(BreakReason::Left { party: Some(tid) });
+                self.break_barrier(gen, BreakReason::Left { party: Some(tid) });
                 break;
             }
         }
