@@ -16,5 +16,6 @@ run heat_stencil
 run mandelbrot
 [[ -f examples/fib_tasks.rs ]] && run fib_tasks -- --n 24
 run region_overhead
+run task_spread -- --quick
 run epcc -- --quick
 echo "examples.sh: all examples passed their own checks"
