@@ -13,7 +13,6 @@
 //! `cargo run --release --example task_spread -- --threads 2 --tasks 64 --work-us 2000 --reps 5`
 
 #[path = "common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::{busy_for, median};
