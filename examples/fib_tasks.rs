@@ -3,6 +3,8 @@
 //! * recursive Fibonacci with a task per call above a cut-off (serial below),
 //!   phalanx `task_scope` vs `rayon::join`; the result is checked against the
 //!   serial value (exit status 1 if wrong);
+//! * the same with `ctx.spawn` + `join` (the literal port of OpenMP's
+//!   `x = task fib(n-1); y = task fib(n-2); taskwait`), with ns per task;
 //! * EPCC-style MASTER TASK: thread 0 creates N empty tasks while the other
 //!   threads run them; µs per task, phalanx `ctx.task` vs rayon
 //!   `scope` + `spawn`.
@@ -36,6 +38,26 @@ fn fib_phalanx(ctx: &Ctx<'_>, n: u64, cutoff: u64) -> u64 {
         fib_phalanx(ctx, n - 2, cutoff)
     });
     a + b
+}
+
+/// The literal OpenMP port: a task per call, values back through handles,
+/// `join` as the taskwait; serial below the cut-off.
+fn fib_spawn(ctx: &Ctx<'_>, n: u64, cutoff: u64) -> u64 {
+    if n < cutoff.max(2) {
+        return fib_serial(n);
+    }
+    let x = ctx.spawn(move |ctx| fib_spawn(ctx, n - 1, cutoff));
+    let y = ctx.spawn(move |ctx| fib_spawn(ctx, n - 2, cutoff));
+    x.join() + y.join()
+}
+
+/// Calls of `fib_*(n)` above the cut-off (each creates tasks).
+fn inner_calls(n: u64, cutoff: u64) -> u64 {
+    if n < cutoff.max(2) {
+        0
+    } else {
+        1 + inner_calls(n - 1, cutoff) + inner_calls(n - 2, cutoff)
+    }
 }
 
 fn fib_rayon(n: u64, cutoff: u64) -> u64 {
@@ -116,6 +138,14 @@ fn main() -> ExitCode {
         out.into_inner()
     });
     let (t_ry, got_ry) = time(a.reps, || pool.install(|| fib_rayon(a.n, a.cutoff)));
+    let (t_sp, got_sp) = time(a.reps, || {
+        let out = AtomicU64::new(0);
+        team.parallel(|ctx| {
+            ctx.master(|| out.store(fib_spawn(ctx, a.n, a.cutoff), Ordering::Relaxed));
+        });
+        out.into_inner()
+    });
+    let spawned = 2 * inner_calls(a.n, a.cutoff);
 
     let n_tasks = a.tasks;
     let (t_mt_ph, ()) = time(a.reps, || {
@@ -156,8 +186,22 @@ fn main() -> ExitCode {
         per(t_mt_ry),
         t_mt_ph.as_secs_f64() / t_mt_ry.as_secs_f64()
     );
-    if got_ph != want || got_ry != want {
-        eprintln!("fib_tasks: WRONG RESULT: fib({}) = {want}, phalanx gave {got_ph}, rayon gave {got_ry}", a.n);
+    println!(
+        "| fib({}) cut-off {}, `spawn` + `join` ({} tasks, {:.1} ns/task) | {:.1} ms | {:.1} ms | {:.2} |",
+        a.n,
+        a.cutoff,
+        spawned,
+        t_sp.as_secs_f64() * 1e9 / spawned.max(1) as f64,
+        ms(t_sp),
+        ms(t_ry),
+        t_sp.as_secs_f64() / t_ry.as_secs_f64()
+    );
+    if got_ph != want || got_ry != want || got_sp != want {
+        eprintln!(
+            "fib_tasks: WRONG RESULT: fib({}) = {want}, phalanx gave {got_ph} (scope) and {got_sp} (spawn), rayon \
+             gave {got_ry}",
+            a.n
+        );
         return ExitCode::FAILURE;
     }
     println!("\nfib({}) = {want}: phalanx and rayon agree with the serial value", a.n);

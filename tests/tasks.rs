@@ -513,3 +513,91 @@ fn waiters_at_a_barrier_run_tasks() {
         }
     }
 }
+
+fn fib_spawn(ctx: &Ctx<'_>, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    // The line-by-line port of `x = task fib(n-1); y = task fib(n-2);
+    // taskwait; return x + y`, with a cut-off through `spawn_if`.
+    let x = ctx.spawn(move |ctx| fib_spawn(ctx, n - 1));
+    let y = ctx.spawn_if(n > 4, move |ctx| fib_spawn(ctx, n - 2));
+    x.join() + y.join()
+}
+
+/// Tasks that return values through handles: the fib tree with one task per
+/// call gives the serial result on every team size and policy, and every
+/// handle's task ran exactly once (the result would be off otherwise).
+#[test]
+fn spawn_and_join_return_values() {
+    let _w = watchdog(LIMIT_S, "spawn_and_join_return_values");
+    let n = if cfg!(miri) { 8 } else { 18 };
+    for &policy in &POLICIES {
+        for threads in [1, 2, 4] {
+            let t = team(threads, policy);
+            let got = AtomicU64::new(0);
+            t.parallel(|ctx| {
+                ctx.single(|| got.store(fib_spawn(ctx, n), Ordering::Relaxed));
+            });
+            assert_eq!(got.into_inner(), fib(n), "{threads} threads, {policy:?}");
+        }
+    }
+}
+
+/// `spawn_if(false, ..)` runs the closure at once on the calling thread and
+/// its handle is finished before `join`; a handle of a deferred task is not
+/// finished before the task ran.
+#[test]
+fn spawn_if_false_is_immediate() {
+    let _w = watchdog(LIMIT_S, "spawn_if_false_is_immediate");
+    let t = team(2, WaitPolicy::default());
+    let gate = AtomicBool::new(false);
+    t.parallel(|ctx| {
+        ctx.master(|| {
+            let me = ctx.thread_num();
+            let h = ctx.spawn_if(false, |c| c.thread_num());
+            assert!(h.is_finished());
+            assert_eq!(h.join(), me);
+            let gate = &gate;
+            let h = ctx.spawn(move |_| {
+                let until = Instant::now() + Duration::from_secs(20);
+                while !gate.load(Ordering::Acquire) && Instant::now() < until {
+                    std::thread::yield_now();
+                }
+                7
+            });
+            assert!(!h.is_finished(), "a deferred task cannot have finished before its gate opened");
+            gate.store(true, Ordering::Release);
+            assert_eq!(h.join(), 7);
+        });
+    });
+}
+
+/// Joining a task that panicked panics too; the region reports the task's
+/// own panic (with its payload), and every other task still ran.
+#[test]
+fn join_of_a_panicked_task() {
+    let _w = watchdog(LIMIT_S, "join_of_a_panicked_task");
+    quiet_boom_panics();
+    let t = team(2, WaitPolicy::default());
+    let ran = AtomicUsize::new(0);
+    let r = t.try_parallel(|ctx| {
+        ctx.master(|| {
+            let ok = ctx.spawn(|_| {
+                ran.fetch_add(1, Ordering::Relaxed);
+                1
+            });
+            let bad = ctx.spawn(|_| -> u32 { panic!("boom in a spawned task") });
+            assert_eq!(ok.join(), 1);
+            let _ = bad.join();
+        });
+    });
+    match r {
+        Err(RegionError::Panicked { payload, .. }) => {
+            let msg = payload.downcast_ref::<&str>().copied().unwrap_or("");
+            assert_eq!(msg, "boom in a spawned task", "the region reports the task's own panic");
+        }
+        other => panic!("expected the task's panic, got {other:?}"),
+    }
+    assert_eq!(ran.into_inner(), 1);
+}

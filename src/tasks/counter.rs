@@ -1,46 +1,74 @@
 //! The completion-counting protocol of tasks, small enough for a loom model
 //! (`tests/loom_tasks.rs`, which is why the module is `#[doc(hidden)] pub`):
 //!
-//! * [`TaskNode`]: a task's reference count, `1` while its body runs plus one
-//!   per child not yet completed. `taskwait` waits for `refs == 1`; whoever
-//!   drops the count to 0 frees the task.
-//! * [`RootCount`]: per team thread, the implicit task's direct children and
-//!   all tasks descended from it, in one word. Barriers and the region end
-//!   wait until every thread's descendant count is zero.
+//! * [`TaskNode`]: per explicit task, one word with two counts: *live* (1
+//!   while the body runs, plus one per child whose subtree has not finished)
+//!   and *pending* (children whose body has not returned). `taskwait` waits
+//!   for pending = 0; the task's subtree is finished when live reaches 0,
+//!   and whoever brings it there frees the node and tells the parent.
+//! * [`RootCount`]: per team thread, the same two counts for the implicit
+//!   task. Barriers and the region end wait until every root's live count is
+//!   zero: every task of the region finished.
 //! * [`TaskEvents`]: one wait cell per team that changes when a task is pushed
 //!   or completes in a way a waiter may care about, plus a count of threads
 //!   that announced they may sleep on it, so pushers pay one fence and one load
 //!   unless somebody waits.
 //!
+//! Finishing propagates up the tree one level at a time, so a creation or a
+//! completion touches its own node and its parent's, never a word shared by
+//! a whole tree: fine-grained recursive task trees scale (README, "Counting").
 //! The proof that no wake-up is lost is in `src/tasks/README.md` ("events").
 
-use crate::primitive::{fence, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::primitive::{fence, AtomicU32, AtomicU64, Ordering};
 use crate::wait::{WaitCell, WaitStrategy};
 
-/// What a child's completion did to its parent's count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChildDone {
-    /// Other children (or the parent's body) still hold references.
-    More,
-    /// Only the parent's own reference is left: a `taskwait` in the parent may
-    /// now return, so waiters must be notified.
-    LastChild,
-    /// That was the last reference: the parent finished long ago; the caller
-    /// frees it.
-    Freed,
+/// One unit of the live half (bits 0..=31) of a [`TaskNode`] or
+/// [`RootCount`] word.
+pub const LIVE_ONE: u64 = 1;
+/// One unit of the pending half (bits 32..=63).
+pub const PENDING_ONE: u64 = 1 << 32;
+/// The live half.
+pub const LIVE_MASK: u64 = PENDING_ONE - 1;
+
+/// What a child's signal did to its parent's counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Signalled {
+    /// The last pending child's body returned: a `taskwait` in the parent
+    /// may return, so waiters must be notified.
+    pub last_pending: bool,
+    /// The parent's live count reached zero: its body returned and its whole
+    /// subtree finished. The caller frees it (explicit task) and signals its
+    /// parent in turn; for a root, the region's barriers may pass.
+    pub finished: bool,
 }
 
-/// A task's reference count: `1` for its running body plus one per child
-/// that has not completed.
+/// Subtract `pending` / `live` units from a two-count word. AcqRel:
+/// Release publishes the signalling task's writes (and, transitively, its
+/// subtree's) to whoever acquires the new value (`taskwait`, the drain
+/// check, the thread that frees); Acquire, for the finishing case, chains
+/// every earlier signal's writes to the thread that goes on up the tree.
+#[inline]
+fn signal(word: &AtomicU64, pending: bool, live: bool) -> Signalled {
+    let sub = if pending { PENDING_ONE } else { 0 } + if live { LIVE_ONE } else { 0 };
+    let prev = word.fetch_sub(sub, Ordering::AcqRel);
+    debug_assert!(
+        (!pending || prev >> 32 != 0) && (!live || prev & LIVE_MASK != 0),
+        "task count underflow: {prev:#x} - {sub:#x}"
+    );
+    Signalled { last_pending: pending && prev >> 32 == 1, finished: live && prev & LIVE_MASK == LIVE_ONE }
+}
+
+/// An explicit task's counts:
 ///
-/// | `refs` | meaning |
+/// | bits | meaning |
 /// |---|---|
-/// | `0` | nobody refers to the node: free it (never for an implicit task) |
-/// | `1` | body running, no child outstanding (`taskwait` returns); or body done and one child left |
-/// | `k > 1` | `k - 1` children outstanding (or `k` once the body finished) |
+/// | 0..=31 ([`LIVE_MASK`], unit [`LIVE_ONE`]) | live: 1 while the body runs + 1 per child whose subtree has not finished; 0 = finished, free it |
+/// | 32..=63 (unit [`PENDING_ONE`]) | pending: children whose body has not returned (`taskwait` waits for 0) |
+///
+/// A pending child is live, so pending ≤ live − (body running ? 1 : 0).
 #[derive(Debug)]
 pub struct TaskNode {
-    refs: AtomicUsize,
+    word: AtomicU64,
 }
 
 impl Default for TaskNode {
@@ -52,86 +80,80 @@ impl Default for TaskNode {
 impl TaskNode {
     /// A node whose body is running and has no children.
     pub fn new() -> Self {
-        TaskNode { refs: AtomicUsize::new(1) }
+        TaskNode { word: AtomicU64::new(LIVE_ONE) }
     }
 
     /// The running body created a child.
     #[inline]
     pub fn add_child(&self) {
-        // Relaxed: the body holds its own reference, so the count cannot reach
+        // Relaxed: the body holds its own live unit, so the count cannot reach
         // zero meanwhile; the child's thief learns about the child through the
         // deque's Release push / Acquire steal, which follows this in program
         // order, so its decrement is ordered after this increment.
-        self.refs.fetch_add(1, Ordering::Relaxed);
+        self.word.fetch_add(LIVE_ONE + PENDING_ONE, Ordering::Relaxed);
     }
 
-    /// A child completed. The child's writes are released to whoever sees
-    /// the new count (the parent's `children_done`, or the freeing thread).
+    /// A child's body returned (`pending`) and/or its subtree finished
+    /// (`live`); both at once when it finished with its body.
     #[inline]
-    pub fn child_done(&self) -> ChildDone {
-        // AcqRel: Release publishes the child's work to the parent's Acquire
-        // load in `children_done`; Acquire (for the `Freed` case) makes every
-        // other reference holder's writes visible before the node is freed.
-        match self.refs.fetch_sub(1, Ordering::AcqRel) {
-            1 => ChildDone::Freed,
-            2 => ChildDone::LastChild,
-            _ => ChildDone::More,
-        }
+    pub fn child_signal(&self, pending: bool, live: bool) -> Signalled {
+        signal(&self.word, pending, live)
     }
 
-    /// The body finished: drop its reference. `true` if it was the last one
-    /// (no child outstanding): the caller frees the node.
+    /// The body returned and no child is live (the common case of a leaf):
+    /// finish the node in one step. `false` if some child's subtree is still
+    /// live; then the caller first tells the parent that the body returned
+    /// (while the body's live unit still pins this node, and so the parent),
+    /// and only then drops that unit with [`body_done`](Self::body_done).
+    /// Otherwise the last child could finish this node and signal the
+    /// parent's live count before the body's pending signal reached it, and
+    /// the parent could be finished and freed under that signal.
+    #[inline]
+    pub fn try_finish_leaf(&self) -> bool {
+        // AcqRel on success: Acquire sees every finished child's writes
+        // (their Release signals), Release publishes ours to whoever acquires
+        // the parent's count next in the chain. Relaxed on failure: we go
+        // the slow way, whose RMWs order everything.
+        self.word.compare_exchange(LIVE_ONE, 0, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+    }
+
+    /// The body returned (after its pending signal to the parent): drop its
+    /// live unit. `true` if that finished the task: the caller frees the
+    /// node and signals the parent's live count.
     #[inline]
     pub fn body_done(&self) -> bool {
-        // AcqRel: as in `child_done`; the thread that reaches zero frees.
-        self.refs.fetch_sub(1, Ordering::AcqRel) == 1
+        signal(&self.word, false, true).finished
     }
 
-    /// Whether every child of the running body completed (`taskwait` may
-    /// return). Only meaningful while the body runs (its reference held).
+    /// Whether every child's body returned (`taskwait` may return). Only
+    /// meaningful while the body runs.
     #[inline]
     pub fn children_done(&self) -> bool {
-        // Acquire: pairs with the Release in `child_done`: the children's
+        // Acquire: pairs with the Release in `signal`: the children's
         // writes are visible once this returns true.
-        self.refs.load(Ordering::Acquire) == 1
+        self.word.load(Ordering::Acquire) >> 32 == 0
     }
 
-    /// The current count (tests and debug output).
-    pub fn refs(&self) -> usize {
+    /// The raw word (tests and debug output).
+    pub fn word(&self) -> u64 {
         // Relaxed: a snapshot for assertions only.
-        self.refs.load(Ordering::Relaxed)
+        self.word.load(Ordering::Relaxed)
     }
 }
 
-/// One unit of the children half (bits 0..=31) of a [`RootCount`] word.
-pub const CHILD_ONE: u64 = 1;
-/// One unit of the descendants half (bits 32..=63) of a [`RootCount`] word.
-pub const DESC_ONE: u64 = 1 << 32;
-/// The children half of a [`RootCount`] word.
-pub const CHILD_MASK: u64 = DESC_ONE - 1;
-
-/// What a completion did to a [`RootCount`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RootDone {
-    /// The implicit task's last outstanding child completed (its `taskwait`
-    /// may return).
-    pub last_child: bool,
-    /// The last outstanding descendant completed (barriers may pass).
-    pub drained: bool,
-}
-
-/// A team thread's implicit task, counted in one word so that creating a
-/// child of it, or completing one, is one atomic operation on one line:
+/// A team thread's implicit task, with the same two counts as a
+/// [`TaskNode`] (without the body unit: the implicit task is the region
+/// closure, which the team tracks itself):
 ///
 /// | bits | meaning |
 /// |---|---|
-/// | 0..=31 ([`CHILD_MASK`], unit [`CHILD_ONE`]) | direct children not completed (`taskwait` in the region body waits for 0) |
-/// | 32..=63 (unit [`DESC_ONE`]) | all tasks descended from the implicit task not completed, children included |
+/// | 0..=31 (unit [`LIVE_ONE`]) | direct children whose subtree has not finished (barriers wait for 0 on every root) |
+/// | 32..=63 (unit [`PENDING_ONE`]) | direct children whose body has not returned (`taskwait` in the region body waits for 0) |
 ///
-/// Only the owning thread's region body adds children; tasks add
-/// descendants, and only while they run (counted themselves). So once the
-/// owner stops creating tasks (at a barrier or the region end) and the high
-/// half reads 0, it stays 0 until the owner creates again.
+/// Only the owning thread's region body adds children, and a subtree can
+/// grow only while one of its tasks runs (and is live). So once the owner
+/// stops creating tasks (at a barrier or the region end) and the live half
+/// reads 0, it stays 0 until the owner creates again.
 #[derive(Debug, Default)]
 pub struct RootCount {
     word: AtomicU64,
@@ -143,40 +165,33 @@ impl RootCount {
         RootCount { word: AtomicU64::new(0) }
     }
 
-    /// A task was created: by the implicit task itself (`child`), or by a
-    /// descendant.
+    /// The region body created a task.
     #[inline]
-    pub fn add(&self, child: bool) {
-        // Relaxed: a count, not a publication. Our own later loads see it in
-        // program order; another thread reaches zero only through the task's
-        // AcqRel decrement, which follows this through the deque hand-over.
-        self.word.fetch_add(DESC_ONE + if child { CHILD_ONE } else { 0 }, Ordering::Relaxed);
+    pub fn add_child(&self) {
+        // Relaxed: a count, not a publication; as in `TaskNode::add_child`.
+        self.word.fetch_add(LIVE_ONE + PENDING_ONE, Ordering::Relaxed);
     }
 
-    /// A task counted here completed (`child`: a direct child).
+    /// A direct child's body returned (`pending`) and/or its subtree
+    /// finished (`live`). `finished` means this root drained.
     #[inline]
-    pub fn done(&self, child: bool) -> RootDone {
-        // AcqRel: Release publishes the task's work to whoever acquires the
-        // zero (`children_done`, `drained`); Acquire chains earlier
-        // completions (release sequence through the RMWs).
-        let prev = self.word.fetch_sub(DESC_ONE + if child { CHILD_ONE } else { 0 }, Ordering::AcqRel);
-        debug_assert!(prev >> 32 != 0 && (!child || prev & CHILD_MASK != 0), "root count underflow: {prev:#x}");
-        RootDone { last_child: child && prev & CHILD_MASK == CHILD_ONE, drained: prev >> 32 == 1 }
+    pub fn child_signal(&self, pending: bool, live: bool) -> Signalled {
+        signal(&self.word, pending, live)
     }
 
-    /// No direct child of the implicit task is outstanding.
+    /// No direct child's body is outstanding.
     #[inline]
     pub fn children_done(&self) -> bool {
-        // Acquire: pairs with `done`'s Release: the children's writes are
+        // Acquire: pairs with `signal`'s Release: the children's writes are
         // visible once this returns true.
-        self.word.load(Ordering::Acquire) & CHILD_MASK == 0
+        self.word.load(Ordering::Acquire) >> 32 == 0
     }
 
     /// No task descended from the implicit task is outstanding.
     #[inline]
     pub fn drained(&self) -> bool {
-        // Acquire: as in `children_done`, for every descendant.
-        self.word.load(Ordering::Acquire) >> 32 == 0
+        // Acquire: as in `children_done`, for every subtree.
+        self.word.load(Ordering::Acquire) & LIVE_MASK == 0
     }
 
     /// A fast-path hint: `true` if anything is outstanding.
@@ -218,9 +233,6 @@ impl TaskEvents {
         TaskEvents { cell: WaitCell::new(0), idle: AtomicU32::new(0) }
     }
 
-    /// Call after a change that can end a wait (a push, or a completion that
-    /// made a count reach the value some thread waits for), with the
-    /// waiters' strategy.
     /// After a task push: like [`notify`](Self::notify), but wakes at most one
     /// blocked thread, since one task is work for one thread. Every waiter's
     /// `ready` includes "a task is queued", so whichever is woken takes it;
@@ -240,6 +252,9 @@ impl TaskEvents {
         }
     }
 
+    /// Call after a change that can end a wait (a completion that made a
+    /// count reach the value some thread waits for, a barrier release or
+    /// break), with the waiters' strategy.
     #[inline]
     pub fn notify<W: WaitStrategy + ?Sized>(&self, strategy: &W) {
         if !strategy.may_block() {

@@ -7,15 +7,18 @@
 //! The life cycle, who may touch which deque, how completion is counted and
 //! why no wake-up is lost are in `README.md` in this folder. Files:
 //! `pool.rs` (per-team deques and counters), `spawn.rs` (the `Ctx` methods
-//! and the help loop), `scope.rs` ([`TaskScope`]), `counter.rs` (the counting and event protocol, public
+//! and the help loop), `handle.rs` ([`TaskHandle`]: `Ctx::spawn`, tasks that
+//! return a value), `scope.rs` ([`TaskScope`]), `counter.rs` (the counting and event protocol, public
 //! only for the loom model).
 
 #[doc(hidden)]
 pub mod counter;
+mod handle;
 mod pool;
 mod scope;
 mod spawn;
 
+pub use handle::TaskHandle;
 pub(crate) use pool::Header;
 pub(crate) use pool::TaskPool;
 pub use scope::TaskScope;

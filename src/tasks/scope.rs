@@ -40,6 +40,20 @@ impl<'scope> TaskScope<'scope, '_> {
     }
 }
 
+impl<'scope> TaskScope<'scope, '_> {
+    /// [`spawn`](Self::spawn) if `cond`, else run `f` here at once (an
+    /// included task, as [`Ctx::task_if`]): the cut-off of recursive trees.
+    pub fn spawn_if<F: for<'c> FnOnce(&Ctx<'c>) + Send + 'scope>(&self, cond: bool, f: F) {
+        if cond {
+            self.spawn(f);
+        } else {
+            // SAFETY: as in `spawn`: the `Ctx` outlives `self`.
+            let ctx = unsafe { self.ctx.cast::<Ctx<'_>>().as_ref() };
+            f(ctx);
+        }
+    }
+}
+
 impl<'a> Ctx<'a> {
     /// Run `f` with a [`TaskScope`] whose tasks may borrow this frame's
     /// locals; returns after every task created in it (and all their

@@ -2,7 +2,7 @@
 //! runs: run queued tasks until the awaited count is reached, and wait under
 //! the team's policy when there is nothing to steal.
 
-use super::counter::{ChildDone, RootCount};
+use super::counter::RootCount;
 use super::pool::{Found, Header, TaskPtr};
 use crate::barrier::Helper;
 use crate::primitive::{spin_loop, AtomicUsize, Ordering};
@@ -61,15 +61,13 @@ impl<'a> Ctx<'a> {
         let group = self.group.get();
         let (parent, root): (*const Header, *const RootCount) = if cur.is_null() {
             let root = &*sh.tasks.roots[self.tid];
-            root.add(true);
+            root.add_child();
             (std::ptr::null(), root)
         } else {
             // SAFETY: the running task's header is alive while its body runs
-            // (its own reference).
+            // (its own live unit).
             let hdr = unsafe { &*cur };
             hdr.node.add_child();
-            // SAFETY: roots live as long as the team.
-            unsafe { &*hdr.root }.add(false);
             (cur, hdr.root)
         };
         if !group.is_null() {
@@ -254,32 +252,32 @@ impl<'a> Ctx<'a> {
         unsafe { self.complete(h) };
     }
 
+    /// Signal `parent` (or, if null, `root`) that a child's body returned
+    /// (`pending`) and/or its subtree finished (`live`). Returns whether a
+    /// waiter may care (`taskwait`, drained root) and whether an explicit
+    /// parent finished (the caller frees it and goes on up).
+    #[inline]
+    fn signal_parent(parent: *const Header, root: *const RootCount, pending: bool, live: bool) -> (bool, bool) {
+        if parent.is_null() {
+            // SAFETY: roots live as long as the team.
+            let r = unsafe { &*root }.child_signal(pending, live);
+            (r.last_pending || r.finished, false)
+        } else {
+            // SAFETY: the child's live unit on the parent (released by this
+            // very signal when `live`) keeps the parent's header alive.
+            let r = unsafe { &(*parent).node }.child_signal(pending, live);
+            (r.last_pending, r.finished)
+        }
+    }
+
     /// # Safety
     /// `h`'s body has returned; called once per task.
     unsafe fn complete(&self, h: NonNull<Header>) {
         let sh = self.shared();
-        // SAFETY: our body reference keeps the header alive until `body_done`.
-        let (parent, root, group, free) =
-            unsafe { (h.as_ref().parent, h.as_ref().root, h.as_ref().group, h.as_ref().free) };
         let mut wake = false;
-        // SAFETY: as above; after a `true` nobody refers to it.
-        if unsafe { h.as_ref() }.node.body_done() {
-            // SAFETY: last reference, closure already taken.
-            unsafe { free(h) };
-        }
-        if !parent.is_null() {
-            // SAFETY: our reference on the parent keeps its header alive.
-            match unsafe { &(*parent).node }.child_done() {
-                ChildDone::More => {}
-                ChildDone::LastChild => wake = true,
-                ChildDone::Freed => {
-                    let ph = NonNull::new(parent.cast_mut()).expect("non-null parent");
-                    // SAFETY: last reference to a finished task's header;
-                    // `parent` carries the box's provenance (from `current`).
-                    unsafe { (ph.as_ref().free)(ph) };
-                }
-            }
-        }
+        // SAFETY: our body's live unit keeps the header alive until
+        // `body_done` below.
+        let group = unsafe { h.as_ref().group };
         if !group.is_null() {
             // SAFETY: `taskgroup` keeps it alive until it reads zero, which
             // cannot happen before this decrement.
@@ -288,10 +286,45 @@ impl<'a> Ctx<'a> {
                 wake = true;
             }
         }
-        // Last, so that a drained root means no task touches a node or a
-        // group any more. SAFETY: roots live as long as the team.
-        let r = unsafe { &*root }.done(parent.is_null());
-        if wake || r.last_child || r.drained {
+        // Signal up the tree (README, "Counting"): our body returned
+        // (`pending`), and once our subtree finished the parent loses a live
+        // child; a parent finished that way goes on to its own parent, and
+        // so on. Each finished node is freed by whoever finished it, after
+        // reading its links.
+        // SAFETY: alive, as above (our body's live unit).
+        let (mut parent, mut root, mut free) = unsafe { (h.as_ref().parent, h.as_ref().root, h.as_ref().free) };
+        // SAFETY: as above; not used after `body_done` releases our unit.
+        let node = unsafe { &h.as_ref().node };
+        let (mut pending, mut finished) = (true, node.try_finish_leaf());
+        if !finished {
+            // A child is still live: the body's pending signal goes first,
+            // while our live unit pins us and (through us) the parent.
+            wake |= Self::signal_parent(parent, root, true, false).0;
+            // SAFETY: our live unit keeps the node alive until this call.
+            finished = node.body_done();
+            pending = false;
+        }
+        let mut cur = h;
+        if finished {
+            loop {
+                // SAFETY: finished: nobody refers to it and its closure was
+                // taken; `cur` carries the box's provenance (from `current` or
+                // `parent`, both box pointers).
+                unsafe { free(cur) };
+                let (w, parent_finished) = Self::signal_parent(parent, root, pending, true);
+                wake |= w;
+                if !parent_finished {
+                    break;
+                }
+                // The parent's body returned earlier (and sent its pending
+                // signal then); now its subtree finished too, and it is ours.
+                cur = NonNull::new(parent.cast_mut()).expect("a finished parent is an explicit task");
+                // SAFETY: we finished it, so it is ours alone until freed above.
+                (parent, root, free) = unsafe { (cur.as_ref().parent, cur.as_ref().root, cur.as_ref().free) };
+                pending = false;
+            }
+        }
+        if wake {
             sh.tasks.events.notify(&sh.policy);
         }
     }
