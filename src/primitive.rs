@@ -25,6 +25,7 @@ mod imp {
     pub(crate) type AtomicU64 = std::sync::atomic::AtomicU64;
     #[allow(clippy::disallowed_types)]
     pub(crate) type AtomicUsize = std::sync::atomic::AtomicUsize;
+    pub(crate) type AtomicPtr<T> = std::sync::atomic::AtomicPtr<T>;
     #[allow(clippy::disallowed_types)]
     pub(crate) type Condvar = std::sync::Condvar;
     #[allow(clippy::disallowed_types)]
@@ -53,7 +54,7 @@ mod imp {
 #[cfg(loom)]
 #[allow(unused_imports)]
 mod imp {
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
     pub(crate) use loom::thread;
 

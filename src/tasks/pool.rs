@@ -6,12 +6,19 @@
 
 use super::counter::{RootCount, TaskEvents, TaskNode};
 use crate::primitive::AtomicUsize;
+use crate::primitive::{AtomicPtr, Ordering};
 use crate::team::Ctx;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use crossbeam_utils::CachePadded;
 use std::cell::UnsafeCell;
-use std::mem::ManuallyDrop;
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::ptr::NonNull;
+
+/// The default of `max_queued`: 64 tasks per team thread, libgomp's
+/// threshold for running new tasks undeferred.
+pub(crate) fn default_max_queued(n: usize) -> usize {
+    n.saturating_mul(64)
+}
 
 /// The part of a task every thread may look at. First field of
 /// [`TaskBox`] (`repr(C)`), so a `*mut Header` is a `*mut TaskBox<F>`.
@@ -30,10 +37,13 @@ pub(crate) struct Header {
     pub(crate) group: *const AtomicUsize,
     /// The region generation it was created in.
     pub(crate) gen: u32,
+    /// The team thread whose frame list the storage returns to (frames).
+    home: u32,
     /// Moves the closure out and calls it.
     pub(crate) run: unsafe fn(NonNull<Header>, &Ctx<'_>),
-    /// Frees the allocation (the closure was moved out by `run`).
-    pub(crate) free: unsafe fn(NonNull<Header>),
+    /// Releases the storage (the closure was moved out by `run`): a frame
+    /// goes back to its home thread's list, a box to the allocator.
+    pub(crate) free: unsafe fn(NonNull<Header>, &TaskPool, usize),
 }
 
 #[repr(C)]
@@ -57,7 +67,7 @@ impl TaskPtr {
 }
 
 /// # Safety
-/// `h` must come from `TaskPtr::new::<'a, F>` and be called at most once.
+/// `h` must come from `TaskPool::new_task::<'a, F>` and be called at most once.
 unsafe fn run_box<'a, F: FnOnce(&Ctx<'a>) + Send>(h: NonNull<Header>, ctx: &Ctx<'_>) {
     let b = h.cast::<TaskBox<F>>().as_ptr();
     // SAFETY: `h` is a live `TaskBox<F>` (caller) and `f` is taken once.
@@ -71,26 +81,111 @@ unsafe fn run_box<'a, F: FnOnce(&Ctx<'a>) + Send>(h: NonNull<Header>, ctx: &Ctx<
 }
 
 /// # Safety
-/// `h` must come from `TaskPtr::new::<'_, F>`, its closure already taken,
-/// and nobody may use it afterwards.
-unsafe fn free_box<F>(h: NonNull<Header>) {
-    // SAFETY: allocated by `Box::new` in `TaskPtr::new`; `f` is ManuallyDrop.
+/// `h` must be a boxed task (`TaskPool::new_task` for a closure that does
+/// not fit a frame), its closure already taken, and nobody may use it
+/// afterwards.
+unsafe fn free_box<F>(h: NonNull<Header>, _pool: &TaskPool, _tid: usize) {
+    // SAFETY: allocated by `Box::new` in `new_task`; `f` is ManuallyDrop.
     drop(unsafe { Box::from_raw(h.cast::<TaskBox<F>>().as_ptr()) });
 }
 
-impl TaskPtr {
-    /// Box `f` with its header. `f` may borrow data shorter-lived than `'a`
-    /// only if the caller waits for the task before that data dies.
-    pub(crate) fn new<'a, F: FnOnce(&Ctx<'a>) + Send>(
-        f: F,
-        parent: *const Header,
-        root: *const RootCount,
-        group: *const AtomicUsize,
-        gen: u32,
-    ) -> TaskPtr {
-        let hdr = Header { node: TaskNode::new(), parent, root, group, gen, run: run_box::<F>, free: free_box::<F> };
-        let b = Box::new(TaskBox { hdr, f: ManuallyDrop::new(f) });
-        TaskPtr(NonNull::from(Box::leak(b)).cast())
+/// # Safety
+/// `h` must be a task in a frame (`TaskPool::new_task`), its closure already
+/// taken, nobody may use it afterwards, and `tid` must be the calling team
+/// thread of `pool`'s team.
+unsafe fn free_frame(h: NonNull<Header>, pool: &TaskPool, tid: usize) {
+    // SAFETY: the header is still valid (caller) until we reuse the frame.
+    let home = unsafe { h.as_ref() }.home as usize;
+    // SAFETY: forwarded: a dead frame of this pool; `tid` is the caller.
+    unsafe { pool.frames[home].give_back(h.cast::<Frame>(), home == tid) };
+}
+
+/// Bytes of a task frame: the header (56 bytes on 64-bit targets) and a
+/// closure of up to 72 bytes (nine captured pointers) fit; larger closures
+/// are boxed.
+pub const FRAME_BYTES: usize = 128;
+
+/// Storage for one task, recycled (README, "Frames").
+#[repr(C, align(64))]
+struct Frame([MaybeUninit<u8>; FRAME_BYTES]);
+
+/// One team thread's frames. `free` is touched only by its thread (as its
+/// deque); `returned` is a Treiber stack (Treiber, IBM RJ 5118, 1986) that
+/// other threads push the frames they freed onto and that the owner takes
+/// whole with one `swap`, so no pop races with a push (no ABA).
+struct Frames {
+    free: UnsafeCell<Vec<NonNull<Frame>>>,
+    /// Head of the returned frames, linked through each frame's first word.
+    returned: AtomicPtr<Frame>,
+}
+
+impl Frames {
+    fn new() -> Self {
+        Frames { free: UnsafeCell::new(Vec::new()), returned: AtomicPtr::new(std::ptr::null_mut()) }
+    }
+
+    /// Move every returned frame onto `free`.
+    fn collect_returned(&self, free: &mut Vec<NonNull<Frame>>) {
+        // Acquire: pairs with the pushers' Release, so the links (and the
+        // frames' last use) are visible before we walk and reuse them.
+        let mut p = self.returned.swap(std::ptr::null_mut(), Ordering::Acquire);
+        while let Some(f) = NonNull::new(p) {
+            // SAFETY: a returned frame's first word is its link (`give_back`).
+            p = unsafe { f.cast::<*mut Frame>().as_ptr().read() };
+            free.push(f);
+        }
+    }
+
+    /// A frame for a new task, reusing a freed one when there is any.
+    ///
+    /// # Safety
+    /// Only the owning thread may call it, not re-entrantly.
+    unsafe fn take(&self) -> NonNull<Frame> {
+        // SAFETY: the owner alone touches `free` (caller).
+        let free = unsafe { &mut *self.free.get() };
+        if let Some(f) = free.pop() {
+            return f;
+        }
+        self.collect_returned(free);
+        free.pop().unwrap_or_else(|| NonNull::from(Box::leak(Box::new(Frame([MaybeUninit::uninit(); FRAME_BYTES])))))
+    }
+
+    /// Return a dead frame to this list: directly if the caller is the owner
+    /// (`local`), else onto `returned`.
+    ///
+    /// # Safety
+    /// `f` is a frame of this pool nobody uses any more; with `local`, the
+    /// caller is the owning thread, not re-entrantly.
+    unsafe fn give_back(&self, f: NonNull<Frame>, local: bool) {
+        if local {
+            // SAFETY: the owner alone touches `free` (caller).
+            unsafe { &mut *self.free.get() }.push(f);
+            return;
+        }
+        // Relaxed: we only read the head to link to it; the CAS decides.
+        let mut head = self.returned.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: the frame is dead and ours until the CAS publishes it.
+            unsafe { f.cast::<*mut Frame>().as_ptr().write(head) };
+            // Release: the link and our last use of the frame happen before
+            // the owner's Acquire swap. Relaxed on failure: we retry.
+            match self.returned.compare_exchange_weak(head, f.as_ptr(), Ordering::Release, Ordering::Relaxed) {
+                Ok(_) => return,
+                Err(h) => head = h,
+            }
+        }
+    }
+}
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        let mut all = std::mem::take(self.free.get_mut());
+        self.collect_returned(&mut all);
+        for f in all {
+            // SAFETY: every frame came from `Box::leak` in `take`, and no
+            // task is alive when the team (and so its pool) drops.
+            drop(unsafe { Box::from_raw(f.as_ptr()) });
+        }
     }
 }
 
@@ -112,6 +207,11 @@ pub(crate) struct TaskPool {
     /// Thread `t`'s implicit task: children and descendants outstanding.
     pub(crate) roots: Box<[CachePadded<RootCount>]>,
     pub(crate) events: CachePadded<TaskEvents>,
+    /// Thread `t`'s task frames (README, "Frames").
+    frames: Box<[CachePadded<Frames>]>,
+    /// A thread whose deque holds this many tasks runs new ones undeferred
+    /// (README, "Throttle"); `Team::builder().max_queued_tasks(k)`.
+    pub(crate) max_queued: usize,
 }
 
 impl TaskPool {
@@ -128,7 +228,52 @@ impl TaskPool {
             injector: Injector::new(),
             roots: (0..n).map(|_| CachePadded::new(RootCount::new())).collect(),
             events: CachePadded::new(TaskEvents::new()),
+            frames: (0..n).map(|_| CachePadded::new(Frames::new())).collect(),
+            max_queued: default_max_queued(n),
         }
+    }
+
+    /// Store `f` with its header: in a recycled frame of thread `tid` if it
+    /// fits, else in a box. `f` may borrow data shorter-lived than `'a` only
+    /// if the caller waits for the task before that data dies.
+    ///
+    /// # Safety
+    /// As for `local`: only thread `tid` may call it.
+    #[inline]
+    pub(crate) unsafe fn new_task<'a, F: FnOnce(&Ctx<'a>) + Send>(
+        &self,
+        tid: usize,
+        f: F,
+        parent: *const Header,
+        root: *const RootCount,
+        group: *const AtomicUsize,
+        gen: u32,
+    ) -> TaskPtr {
+        let fits = size_of::<TaskBox<F>>() <= FRAME_BYTES && align_of::<TaskBox<F>>() <= align_of::<Frame>();
+        let free = if fits { free_frame } else { free_box::<F> };
+        // `tid` < n, which fits u32 (the team checked its size).
+        let home = tid as u32;
+        let hdr = Header { node: TaskNode::new(), parent, root, group, gen, home, run: run_box::<F>, free };
+        let task = TaskBox { hdr, f: ManuallyDrop::new(f) };
+        if fits {
+            // SAFETY: the caller is thread `tid`.
+            let frame = unsafe { self.frames[tid].take() }.cast::<TaskBox<F>>();
+            // SAFETY: a dead frame, large and aligned enough (checked above).
+            unsafe { frame.as_ptr().write(task) };
+            TaskPtr(frame.cast())
+        } else {
+            TaskPtr(NonNull::from(Box::leak(Box::new(task))).cast())
+        }
+    }
+
+    /// Tasks queued on thread `tid`'s deque.
+    ///
+    /// # Safety
+    /// As for `local`.
+    #[inline]
+    pub(crate) unsafe fn queued(&self, tid: usize) -> usize {
+        // SAFETY: forwarded.
+        unsafe { self.local(tid) }.len()
     }
 
     /// # Safety

@@ -57,6 +57,7 @@ impl<'a> Ctx<'a> {
     /// completion (a taskgroup around the call) before that data dies.
     pub(crate) unsafe fn task_unchecked<F: FnOnce(&Ctx<'a>) + Send>(&self, f: F) {
         let sh = self.shared();
+
         let cur = self.current.get();
         let group = self.group.get();
         let (parent, root): (*const Header, *const RootCount) = if cur.is_null() {
@@ -77,7 +78,17 @@ impl<'a> Ctx<'a> {
             // AcqRel decrement, which follows this through the deque.
             unsafe { &*group }.fetch_add(1, Ordering::Relaxed);
         }
-        let t = TaskPtr::new(f, parent, root, group, self.gen);
+        // SAFETY: we are thread `self.tid`.
+        let t = unsafe { sh.tasks.new_task(self.tid, f, parent, root, group, self.gen) };
+        // Throttle (README, "Throttle"): with this many tasks queued here
+        // already the others have plenty to steal; run this one now, as an
+        // undeferred task (counted, caught, completed like any other), instead
+        // of queueing it.
+        // SAFETY: we are thread `self.tid`; no `Worker` call is running.
+        if unsafe { sh.tasks.queued(self.tid) } >= sh.tasks.max_queued {
+            self.run_task(t);
+            return;
+        }
         // SAFETY: we are thread `self.tid`, and no `Worker` call is running.
         unsafe { sh.tasks.push(self.tid, t) };
         sh.tasks.events.notify_one(&sh.policy);
@@ -310,7 +321,7 @@ impl<'a> Ctx<'a> {
                 // SAFETY: finished: nobody refers to it and its closure was
                 // taken; `cur` carries the box's provenance (from `current` or
                 // `parent`, both box pointers).
-                unsafe { free(cur) };
+                unsafe { free(cur, &sh.tasks, self.tid) };
                 let (w, parent_finished) = Self::signal_parent(parent, root, pending, true);
                 wake |= w;
                 if !parent_finished {

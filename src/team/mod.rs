@@ -71,6 +71,7 @@ pub struct TeamBuilder {
     stack_size: Option<usize>,
     pin: bool,
     env: Option<Config>,
+    max_queued_tasks: Option<usize>,
 }
 
 impl TeamBuilder {
@@ -113,6 +114,16 @@ impl TeamBuilder {
         self
     }
 
+    /// The task throttle: a thread with `k` tasks queued on its own deque runs
+    /// the tasks it creates next at once, undeferred (as an included task,
+    /// like [`Ctx::task_if`]`(false, ..)`), instead of queueing them, until
+    /// the others have stolen some. Default: 64 per team thread (libgomp's
+    /// threshold). `usize::MAX` never throttles; 0 runs every task at once.
+    pub fn max_queued_tasks(mut self, k: usize) -> Self {
+        self.max_queued_tasks = Some(k);
+        self
+    }
+
     /// Take environment settings from `config` instead of the process
     /// environment (tests, or a config read once and reused).
     pub fn env_config(mut self, config: Config) -> Self {
@@ -136,7 +147,11 @@ impl TeamBuilder {
         let policy = self.wait_policy.unwrap_or_else(|| env.wait_policy_for(n));
         let kind = self.barrier.or(env.barrier).unwrap_or_default();
         let runtime = self.schedule.or(env.schedule).unwrap_or_default();
-        let shared = Arc::new(Shared::new(n, policy, kind, runtime));
+        let mut shared = Shared::new(n, policy, kind, runtime);
+        if let Some(k) = self.max_queued_tasks {
+            shared.tasks.max_queued = k;
+        }
+        let shared = Arc::new(shared);
         let mut workers = Vec::with_capacity(n - 1);
         for tid in 1..n {
             let sh = Arc::clone(&shared);
