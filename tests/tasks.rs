@@ -5,6 +5,7 @@
 mod common;
 
 use common::{quiet_boom_panics, watchdog};
+use phalanx::tasks::Grain;
 use phalanx::{BarrierKind, Ctx, RegionError, Schedule, Team, WaitPolicy};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::thread::ThreadId;
@@ -607,4 +608,134 @@ fn join_of_a_panicked_task() {
         other => panic!("expected the task's panic, got {other:?}"),
     }
     assert_eq!(ran.into_inner(), 1);
+}
+
+/// taskloop: every index exactly once under every grain, the call waits for
+/// its pieces (and may borrow locals), pieces spread as tasks; `nogroup`
+/// pieces are done by the barrier.
+#[test]
+fn taskloop_runs_each_index_once() {
+    let _w = watchdog(LIMIT_S, "taskloop_runs_each_index_once");
+    let len = if cfg!(miri) { 50 } else { 10_000 };
+    for threads in [1, 2, 4] {
+        let t = team(threads, WaitPolicy::default());
+        for grain in
+            [Grain::Auto, Grain::Size(1), Grain::Size(7), Grain::Size(len * 2), Grain::Tasks(3), Grain::Tasks(len * 3)]
+        {
+            let hits: Vec<AtomicU8> = (0..len).map(|_| AtomicU8::new(0)).collect();
+            let late: Vec<AtomicU8> = (0..len).map(|_| AtomicU8::new(0)).collect();
+            t.parallel(|ctx| {
+                ctx.single(|| {
+                    let local = AtomicUsize::new(0);
+                    ctx.taskloop(0..len, grain, |i| {
+                        hits[i].fetch_add(1, Ordering::Relaxed);
+                        local.fetch_add(1, Ordering::Relaxed);
+                    });
+                    // The grouped form returned only after every piece ran.
+                    assert_eq!(local.into_inner(), len, "{grain:?}");
+                    let late = &late;
+                    ctx.taskloop_nogroup(0..len, grain, move |i| {
+                        late[i].fetch_add(1, Ordering::Relaxed);
+                    });
+                });
+                // single's implicit barrier: the nogroup pieces are done.
+                assert!(late.iter().all(|h| h.load(Ordering::Relaxed) == 1), "{grain:?}: nogroup piece missing");
+            });
+            for (name, v) in [("taskloop", &hits), ("taskloop_nogroup", &late)] {
+                let bad = v.iter().position(|h| h.load(Ordering::Relaxed) != 1);
+                assert_eq!(bad, None, "{threads} threads, {grain:?}: {name} index not run exactly once");
+            }
+        }
+    }
+}
+
+#[test]
+fn taskloop_bad_grain_names_the_clause() {
+    quiet_boom_panics();
+    let t = team(2, WaitPolicy::default());
+    for (grain, clause) in [(Grain::Size(0), "grainsize"), (Grain::Tasks(0), "num_tasks")] {
+        let r = t.try_parallel(|ctx| ctx.master(|| ctx.taskloop(0..10, grain, |_| {})).unwrap_or(()));
+        match r {
+            Err(RegionError::Panicked { message, .. }) => {
+                assert!(message.contains(clause) && message.contains('0'), "{message}")
+            }
+            other => panic!("expected a named error for {grain:?}, got {other:?}"),
+        }
+    }
+}
+
+/// `task_final(true, ..)` runs at once on the creating thread with every
+/// task created inside it (transitively); `in_final` is true only inside.
+#[test]
+fn final_tasks_include_their_subtree() {
+    let _w = watchdog(LIMIT_S, "final_tasks_include_their_subtree");
+    let t = team(2, WaitPolicy::default());
+    let count = AtomicUsize::new(0);
+    t.parallel(|ctx| {
+        ctx.master(|| {
+            assert!(!ctx.in_final());
+            let me = std::thread::current().id();
+            let count = &count;
+            ctx.task_final(true, move |ctx| {
+                assert!(ctx.in_final());
+                for _ in 0..10 {
+                    ctx.task(move |ctx| {
+                        assert!(ctx.in_final(), "a task inside a final task is final");
+                        assert_eq!(std::thread::current().id(), me, "included tasks run on the creator");
+                        ctx.task(move |_| {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        });
+                    });
+                }
+            });
+            // All ran already: nothing was deferred.
+            assert_eq!(count.load(Ordering::Relaxed), 10);
+            assert!(!ctx.in_final());
+            ctx.task_final(false, move |ctx| assert!(!ctx.in_final()));
+            ctx.task_priority(5, move |_| {
+                count.fetch_add(1, Ordering::Relaxed);
+            });
+        });
+    });
+    assert_eq!(count.into_inner(), 11);
+}
+
+/// `taskyield` runs a queued task when there is one and reports it.
+#[test]
+fn taskyield_runs_a_queued_task() {
+    let _w = watchdog(LIMIT_S, "taskyield_runs_a_queued_task");
+    let t = team(1, WaitPolicy::default());
+    let ran = AtomicUsize::new(0);
+    t.parallel(|ctx| {
+        assert!(!ctx.taskyield(), "nothing queued");
+        let ran = &ran;
+        ctx.task(move |_| {
+            ran.fetch_add(1, Ordering::Relaxed);
+        });
+        assert!(ctx.taskyield(), "the queued task runs");
+        assert_eq!(ran.load(Ordering::Relaxed), 1);
+    });
+}
+
+/// With one thread the implicit barriers of `single` and `reduce` are still
+/// task scheduling points: the tasks created before them are done after.
+#[test]
+fn one_thread_implicit_barriers_complete_tasks() {
+    let _w = watchdog(LIMIT_S, "one_thread_implicit_barriers_complete_tasks");
+    let t = team(1, WaitPolicy::default());
+    let ran = AtomicUsize::new(0);
+    t.parallel(|ctx| {
+        let ran = &ran;
+        ctx.task(move |_| {
+            ran.fetch_add(1, Ordering::Relaxed);
+        });
+        ctx.single(|| ());
+        assert_eq!(ran.load(Ordering::Relaxed), 1, "single's barrier");
+        ctx.task(move |_| {
+            ran.fetch_add(1, Ordering::Relaxed);
+        });
+        let s = ctx.reduce(0..10, Schedule::Static, 0, |a, i| a + i, |a, b| a + b);
+        assert_eq!(s, 45);
+        assert_eq!(ran.load(Ordering::Relaxed), 2, "reduce's barrier");
+    });
 }

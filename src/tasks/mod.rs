@@ -17,9 +17,11 @@ mod handle;
 mod pool;
 mod scope;
 mod spawn;
+mod taskloop;
 
 pub use handle::TaskHandle;
 pub(crate) use pool::Header;
 pub(crate) use pool::TaskPool;
 pub use scope::TaskScope;
 pub use spawn::TASK_SPINS;
+pub use taskloop::Grain;

@@ -56,6 +56,11 @@ impl<'a> Ctx<'a> {
     /// Whatever `f` borrows must outlive the task: the caller waits for its
     /// completion (a taskgroup around the call) before that data dies.
     pub(crate) unsafe fn task_unchecked<F: FnOnce(&Ctx<'a>) + Send>(&self, f: F) {
+        if self.final_depth.get() > 0 {
+            // Inside a final task every descendant is included (OpenMP).
+            f(self);
+            return;
+        }
         let sh = self.shared();
 
         let cur = self.current.get();
@@ -103,6 +108,59 @@ impl<'a> Ctx<'a> {
             self.task(f)
         } else {
             f(self)
+        }
+    }
+
+    /// `#pragma omp task final(cond)`: with `cond`, `f` runs here at once,
+    /// and so does every task created inside it, transitively (an included
+    /// task whose whole subtree is included: the cut-off that removes all
+    /// task overhead below a depth); [`in_final`](Self::in_final) is true
+    /// inside. Without `cond`, an ordinary [`task`](Self::task). (`mergeable`
+    /// needs no form of its own: an included task here is always merged.)
+    pub fn task_final<F: FnOnce(&Ctx<'a>) + Send + 'a>(&self, cond: bool, f: F) {
+        if !cond {
+            return self.task(f);
+        }
+        self.final_depth.set(self.final_depth.get() + 1);
+        struct Restore<'c, 'a>(&'c Ctx<'a>);
+        impl Drop for Restore<'_, '_> {
+            fn drop(&mut self) {
+                self.0.final_depth.set(self.0.final_depth.get() - 1);
+            }
+        }
+        let _restore = Restore(self);
+        f(self);
+    }
+
+    /// `omp_in_final()`: whether this code runs inside a final task.
+    pub fn in_final(&self) -> bool {
+        self.final_depth.get() > 0
+    }
+
+    /// `#pragma omp task priority(p)`: accepted as the hint OpenMP makes it
+    /// (a scheduler may ignore it, and this one does: tasks run in deque
+    /// order, LIFO for the creator, oldest first for thieves). Same as
+    /// [`task`](Self::task).
+    pub fn task_priority<F: FnOnce(&Ctx<'a>) + Send + 'a>(&self, _priority: u32, f: F) {
+        self.task(f)
+    }
+
+    /// `#pragma omp taskyield`: a scheduling point. Runs one queued task
+    /// (own newest first, else stolen) if there is one, and returns whether
+    /// it did; never waits.
+    pub fn taskyield(&self) -> bool {
+        let sh = self.shared();
+        // SAFETY: we are thread `self.tid`; no `Worker` call is running.
+        match unsafe { sh.tasks.find(self.tid, self.gen) } {
+            Found::Task(t) => {
+                self.run_task(t);
+                true
+            }
+            Found::Later => {
+                sh.tasks.events.notify(&sh.policy);
+                false
+            }
+            Found::Nothing => false,
         }
     }
 

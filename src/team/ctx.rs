@@ -79,6 +79,9 @@ pub struct Ctx<'a> {
     pub(crate) group: Cell<*const AtomicUsize>,
     /// Depth of explicit tasks running on this thread right now.
     pub(crate) in_task: Cell<u32>,
+    /// Depth of `final` tasks running here (`Ctx::task_final`): while > 0,
+    /// every task created runs at once, included (OpenMP `final`).
+    pub(crate) final_depth: Cell<u32>,
     /// Invariant in `'a` (see above).
     _env: PhantomData<Cell<&'a ()>>,
     /// Barriers entered in this region (explicit and implicit).
@@ -107,6 +110,7 @@ impl<'a> Ctx<'a> {
             current: Cell::new(std::ptr::null()),
             group: Cell::new(std::ptr::null()),
             in_task: Cell::new(0),
+            final_depth: Cell::new(0),
             _env: PhantomData,
             bars: Cell::new(0),
             constructs: Cell::new(0),
@@ -261,7 +265,11 @@ impl<'a> Ctx<'a> {
         let at = Location::caller();
         if self.shared().n == 1 {
             self.next_construct();
-            return f();
+            let v = f();
+            // The implicit barrier of one thread is still a task scheduling
+            // point: the tasks created so far complete here.
+            self.drain_tasks();
+            return v;
         }
         if TypeId::of::<R>() == TypeId::of::<()>() {
             // Nothing to hand over: every thread makes its own `()`.

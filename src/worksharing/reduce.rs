@@ -54,6 +54,8 @@ impl Ctx<'_> {
         let acc = self.fold_part(range, schedule, identity, fold);
         let n = self.num_threads();
         if n == 1 {
+            // The implicit barrier of one thread: tasks complete here.
+            self.drain_tasks();
             return acc;
         }
         let me = self.thread_num();
