@@ -13,12 +13,15 @@
 
 #[doc(hidden)]
 pub mod counter;
+mod depend;
 mod handle;
 mod pool;
 mod scope;
 mod spawn;
 mod taskloop;
 
+pub(crate) use depend::DepMaps;
+pub use depend::{DepKey, Depend};
 pub use handle::TaskHandle;
 pub(crate) use pool::Header;
 pub(crate) use pool::TaskPool;

@@ -61,8 +61,28 @@ impl<'a> Ctx<'a> {
             f(self);
             return;
         }
+        // SAFETY: forwarded (the caller's contract).
+        let t = unsafe { self.new_counted_task(f) };
         let sh = self.shared();
+        // Throttle (README, "Throttle"): with this many tasks queued here
+        // already the others have plenty to steal; run this one now, as an
+        // undeferred task (counted, caught, completed like any other), instead
+        // of queueing it.
+        // SAFETY: we are thread `self.tid`; no `Worker` call is running.
+        if unsafe { sh.tasks.queued(self.tid) } >= sh.tasks.max_queued {
+            self.run_task(t);
+            return;
+        }
+        self.queue_task(t);
+    }
 
+    /// Count a new child of the current task (and its taskgroup) and store
+    /// it with its header; the caller queues or runs it.
+    ///
+    /// # Safety
+    /// As for [`task_unchecked`](Self::task_unchecked).
+    pub(crate) unsafe fn new_counted_task<F: FnOnce(&Ctx<'a>) + Send>(&self, f: F) -> TaskPtr {
+        let sh = self.shared();
         let cur = self.current.get();
         let group = self.group.get();
         let (parent, root): (*const Header, *const RootCount) = if cur.is_null() {
@@ -84,16 +104,12 @@ impl<'a> Ctx<'a> {
             unsafe { &*group }.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: we are thread `self.tid`.
-        let t = unsafe { sh.tasks.new_task(self.tid, f, parent, root, group, self.gen) };
-        // Throttle (README, "Throttle"): with this many tasks queued here
-        // already the others have plenty to steal; run this one now, as an
-        // undeferred task (counted, caught, completed like any other), instead
-        // of queueing it.
-        // SAFETY: we are thread `self.tid`; no `Worker` call is running.
-        if unsafe { sh.tasks.queued(self.tid) } >= sh.tasks.max_queued {
-            self.run_task(t);
-            return;
-        }
+        unsafe { sh.tasks.new_task(self.tid, f, parent, root, group, self.gen) }
+    }
+
+    /// Queue a counted task on this thread's deque and wake one idle thread.
+    pub(crate) fn queue_task(&self, t: TaskPtr) {
+        let sh = self.shared();
         // SAFETY: we are thread `self.tid`, and no `Worker` call is running.
         unsafe { sh.tasks.push(self.tid, t) };
         sh.tasks.events.notify_one(&sh.policy);
@@ -309,6 +325,10 @@ impl<'a> Ctx<'a> {
         self.in_task.set(self.in_task.get() + 1);
         // SAFETY: `run` is this task's and is called once.
         let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { run(h, self) }));
+        if !self.deps.borrow().is_empty() {
+            // The dependence map of this task's children dies with its body.
+            self.deps.borrow_mut().retain(|(t, _)| *t != h.as_ptr().cast_const());
+        }
         self.in_task.set(self.in_task.get() - 1);
         self.current.set(outer.0);
         self.group.set(outer.1);

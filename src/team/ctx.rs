@@ -6,10 +6,11 @@ use super::region::{status, Shared, WAITING};
 use crate::barrier::{Barrier, BarrierError, BreakReason};
 use crate::primitive::AtomicUsize;
 use crate::primitive::{Arc, Mutex, Ordering};
+use crate::tasks::DepMaps;
 use crate::tasks::Header;
 use crate::wait::{self, WaitStats};
 use std::any::{Any, TypeId};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -82,6 +83,8 @@ pub struct Ctx<'a> {
     /// Depth of `final` tasks running here (`Ctx::task_final`): while > 0,
     /// every task created runs at once, included (OpenMP `final`).
     pub(crate) final_depth: Cell<u32>,
+    /// Dependence maps of the tasks running on this thread (`task_depend`).
+    pub(crate) deps: RefCell<DepMaps>,
     /// Invariant in `'a` (see above).
     _env: PhantomData<Cell<&'a ()>>,
     /// Barriers entered in this region (explicit and implicit).
@@ -111,6 +114,7 @@ impl<'a> Ctx<'a> {
             group: Cell::new(std::ptr::null()),
             in_task: Cell::new(0),
             final_depth: Cell::new(0),
+            deps: RefCell::new(Vec::new()),
             _env: PhantomData,
             bars: Cell::new(0),
             constructs: Cell::new(0),

@@ -280,6 +280,13 @@ impl Team {
             .expect("thread 0 stores its part")
     }
 
+    /// Tasks created with [`Ctx::task_depend`] that did not run because a
+    /// task they depend on (transitively) panicked, since the team was built.
+    pub fn skipped_tasks(&self) -> usize {
+        // Relaxed: a count; the regions that added to it have joined.
+        self.shared.skipped.load(crate::primitive::Ordering::Relaxed)
+    }
+
     /// Every thread's wait counters summed, as each published them at the
     /// end of the last region (thread 0's counters include its waits outside
     /// the team).

@@ -6,7 +6,7 @@ use super::ctx::{Ctx, DivergedMarker, Released};
 use super::error::RegionError;
 use super::handoff::Handoff;
 use crate::barrier::{Barrier, BarrierKind, BreakReason};
-use crate::primitive::{AtomicBool, AtomicU64, Mutex, Ordering};
+use crate::primitive::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::tasks::TaskPool;
 use crate::wait::{self, WaitCell, WaitPolicy, WaitStats};
 use crate::worksharing::{ClaimWord, Schedule};
@@ -132,6 +132,9 @@ pub(crate) struct Shared {
     pub(crate) slots: Box<[Slot]>,
     failure: Mutex<Option<Failure>>,
     failed: AtomicBool,
+    /// Dependent tasks not run because a predecessor failed, since the team
+    /// was built (`Team::skipped_tasks`).
+    pub(crate) skipped: AtomicUsize,
     pub(crate) runtime: Schedule,
     /// Deques, injector and counters of `ctx.task` (`src/tasks/`).
     pub(crate) tasks: TaskPool,
@@ -179,6 +182,7 @@ impl Shared {
             slots,
             failure: Mutex::new(None),
             failed: AtomicBool::new(false),
+            skipped: AtomicUsize::new(0),
             runtime,
             tasks: TaskPool::new(n),
         }
