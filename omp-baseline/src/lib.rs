@@ -28,6 +28,7 @@
 
 mod construct;
 mod ffi;
+pub mod libomp;
 
 pub use construct::{Construct, ScheduleKind};
 
