@@ -15,6 +15,6 @@ run ack_fifo
 run heat_stencil
 run mandelbrot
 [[ -f examples/fib_tasks.rs ]] && run fib_tasks -- --n 24
-run region_overhead
+run region_overhead -- --quick
 run epcc -- --quick
 echo "examples.sh: all examples passed their own checks"

@@ -39,7 +39,7 @@
 //!   folder where `libgomp.so.1` links to `libomp.so.5`; skipped with one
 //!   line when libomp is not installed, `PHALANX_LIBOMP` names another
 //!   copy); ratios are phalanx median / each C runtime's median.
-
+//!
 //! The phalanx kernels are written the way a porter would write the C ones
 //! (see `measure.rs`; `LOCK/UNLOCK` uses `std::sync::Mutex`: phalanx has no
 //! lock type). One team, built with `--threads` and `--policy` (default
