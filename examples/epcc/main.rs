@@ -65,7 +65,8 @@
 //! (active) iterations instead.
 //!
 //! Output: a text table on stdout (`--markdown`: a markdown table; `--json`:
-//! only a JSON array on stdout, the rest on stderr); progress on stderr; then
+//! only a JSON array on stdout, the rest on stderr; `--json-out FILE` also
+//! writes the JSON array there); progress on stderr; then
 //! the targets check (PASS/MISS, never a failing exit status). Bad
 //! flag values exit with status 2 and a message naming the flag and value.
 //! Without OpenMP (`available()` false) only the phalanx side runs.
@@ -245,7 +246,7 @@ fn run(args: &Args) -> Result<(), String> {
     let cores = phalanx::wait::cores();
     let mut header = vec![
         format!(
-            "EPCC construct overheads, phalanx vs {}",
+            "EPCC construct overheads, phalanx vs C OpenMP: kernels built for {}, run on libgomp and on libomp",
             omp::runtime_name().unwrap_or("C OpenMP (not available)")
         ),
         format!(
@@ -319,6 +320,9 @@ fn run(args: &Args) -> Result<(), String> {
         args.policy == WaitPolicy::default() && omp_name == "default" && args.omp_policy != OmpPolicyChoice::Active;
     let cx = Context { threads: m.threads, phalanx_policy, omp_policy: omp_name };
     let targets = report::targets(&rows, m.threads > cores, default_policies);
+    if let Some(path) = &args.json_out {
+        std::fs::write(path, report::json(&rows, &cx)).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     let mut out = std::io::stdout().lock();
     let w = |out: &mut dyn Write, s: &str| out.write_all(s.as_bytes()).map_err(|e| format!("cannot write: {e}"));
     if args.json {
