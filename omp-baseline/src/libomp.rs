@@ -90,15 +90,17 @@ pub fn apply<'c>(cmd: &'c mut Command, dir: &Path) -> &'c mut Command {
 }
 
 /// The OpenMP runtime library this process has mapped (read from
-/// `/proc/self/maps`): the resolved path of the first mapping whose file name
-/// starts with `libgomp` or `libomp`. `None` where there is no such file
+/// `/proc/self/maps`): the resolved path of the first mapping of a shared
+/// library (`.so` in its name) whose file name starts with `libgomp` or
+/// `libomp` (an executable called `libomp-...` does not count). `None` where there is no such file
 /// (not Linux, or no OpenMP runtime loaded).
 pub fn loaded_runtime() -> Option<PathBuf> {
     let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
     maps.lines().find_map(|line| {
         let path = line.split_whitespace().nth(5)?;
         let name = Path::new(path).file_name()?.to_string_lossy().into_owned();
-        (name.starts_with("libgomp") || name.starts_with("libomp")).then(|| PathBuf::from(path))
+        let runtime = (name.starts_with("libgomp") || name.starts_with("libomp")) && name.contains(".so");
+        runtime.then(|| PathBuf::from(path))
     })
 }
 
