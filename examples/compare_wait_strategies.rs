@@ -299,8 +299,21 @@ fn run(args: &Args) -> Result<(), String> {
                         Ok(())
                     })?
                 }
+                Contender::Omp(omp::Runtime::Gomp, p) => {
+                    res.rows.extend(omp::barrier_rows(omp::Runtime::Gomp, p, n, args.budget)?);
+                    continue;
+                }
+                // libomp is an extra baseline: a child that cannot run it is
+                // a note, not a failed run.
                 Contender::Omp(r, p) => {
-                    res.rows.extend(omp::barrier_rows(r, p, n, args.budget)?);
+                    match omp::barrier_rows(r, p, n, args.budget) {
+                        Ok(rows) => res.rows.extend(rows),
+                        Err(why) => {
+                            let line = format!("barrier {}@{n} skipped: {why}", c.name());
+                            eprintln!("{line}");
+                            res.notes.push(line);
+                        }
+                    }
                     continue;
                 }
             };
