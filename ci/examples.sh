@@ -14,6 +14,7 @@ run master_worker_port -- --all
 run ack_fifo
 run heat_stencil
 run mandelbrot
+run npb_is -- --class S
 [[ -f examples/fib_tasks.rs ]] && run fib_tasks -- --n 24
 run region_overhead -- --quick
 run epcc -- --quick
