@@ -7,6 +7,7 @@ Runs, from the repository root:
     cargo run --release --example epcc -- --threads N --markdown --json-out F   (N = 2 and 8)
     cargo run --release --example region_overhead -- --threads N --json          (N = 2 and 8)
     cargo run --release --example fib_tasks
+    cargo run --release --example npb_is -- --class A                            (S with --quick)
 
 then copies the comparison's SVG plots into docs/benchmarks/ (checked in) and
 writes BENCHMARKS.md: a summary (per construct, at 2 threads and 8 on the
@@ -368,6 +369,7 @@ def main():
     for cmd in region_cmds:
         out.append(" ".join(cmd))
     out.append("cargo run --release --example fib_tasks")
+    out.append("cargo run --release --example npb_is -- --class " + ("S" if opts.quick else "A"))
     out.append("cargo bench   # the criterion suites in benches/ (minutes; not part of this file)")
     out.append("python3 scripts/benchmarks.py" + (" --quick" if opts.quick else "") + "   # all of the above, and this file")
     out += ["```", ""]
@@ -409,9 +411,10 @@ def main():
     for n, cmd in zip(EPCC_THREADS, region_cmds):
         out += [f"### {n} threads", "", f"`{' '.join(cmd)}`:", "", region_table(region_json[n]), ""]
 
-    # Tasks: the example prints a plain table; pasted verbatim.
+    # Tasks and NPB IS: the examples print plain text; pasted verbatim.
     extra_runs = [
         ("Tasks (`fib_tasks`)", ["cargo", "run", "--release", "--example", "fib_tasks"]),
+        ("NPB IS (`npb_is`, phalanx only)", ["cargo", "run", "--release", "--example", "npb_is", "--", "--class", "S" if opts.quick else "A"]),
     ]
     for title, cmd in extra_runs:
         text = run_tool(cmd, title)
