@@ -143,3 +143,26 @@ fn the_method_recovers_a_known_added_cost() {
     }
     panic!("the method did not recover one added delay within [0.5, 1.5] delays in 3 tries: {seen:?}");
 }
+
+#[test]
+fn a_team_reference_in_turns_is_scaled_to_the_critical_path() {
+    use measure::{per_thread_delays, scale_reference};
+    // 10 critical-path delays in turns on 4 threads: 3 each (12 timed), so
+    // the summed turns are scaled by 10 / 12.
+    assert_eq!(per_thread_delays(10, 4, true), 3);
+    let took = Duration::from_micros(12);
+    assert_eq!(scale_reference(took, 10, 3, 4, true), Duration::from_micros(10));
+    // At once, every thread runs all of them and the slowest thread's time stands.
+    assert_eq!(per_thread_delays(10, 4, false), 10);
+    assert_eq!(scale_reference(took, 10, 10, 4, false), took);
+}
+
+#[test]
+fn the_phalanx_team_reference_runs_on_every_thread() {
+    let _dog = common::watchdog(60, "the_phalanx_team_reference_runs_on_every_thread");
+    let team = Team::builder().num_threads(2).build().expect("a two-thread team");
+    for turns in [false, true] {
+        let t = measure::phalanx_team_reference(&team, 100, 10, turns).expect("the reference runs");
+        assert!(t > Duration::ZERO, "turns {turns}: {t:?}");
+    }
+}

@@ -16,17 +16,22 @@
 //!   then scaled to it; then `--outer-reps` (default 20) calls are timed.
 //!   Each gives a time per construct instance.
 //! * Overhead = time per instance − reference. The reference is the delay
-//!   alone, timed on the calling thread (the team's master, on each side)
-//!   **just before every outer repetition**, as many delays as one thread's
-//!   critical path runs in that repetition: `delays_per_rep(threads)` counts
-//!   the whole team's delays, so where the team splits them evenly
-//!   (`PARALLEL`, `FOR`, `BARRIER`, `REDUCTION`, schedules) one thread runs
-//!   `1/threads` of them, as EPCC's reference does; `SINGLE`, `CRITICAL`,
-//!   `LOCK` run one each, serialised; `ATOMIC` none. Each repetition
-//!   subtracts its own reference, so a slow moment of the machine falls on
-//!   both; each side times the delay as its kernels call it (from Rust
-//!   through FFI, or from C). Oversubscribed (threads > cores) this
-//!   under-subtracts: the delays of threads sharing a core add up.
+//!   alone, **timed just before every outer repetition on the same team**
+//!   that runs the construct, as many delays as the repetition's critical
+//!   path runs: `delays_per_rep(threads)` counts the whole team's delays, so
+//!   where the team splits them evenly (`PARALLEL`, `FOR`, `BARRIER`,
+//!   `REDUCTION`, schedules, tasks) every thread runs `1/threads` of them at
+//!   once and the reference is the slowest thread's time (each timed from
+//!   its own start), as EPCC's critical path is; `SINGLE`, `CRITICAL`, `LOCK`
+//!   run theirs one at a time, so the reference's threads take turns between
+//!   barriers and their turns are summed; `ATOMIC` runs none. phalanx times
+//!   it on its team (`measure::phalanx_team_reference`), the C runtimes in
+//!   the C kernel `epcc_reference_team`, each calling the delay as its
+//!   kernels do. Each repetition subtracts its own reference, so a slow
+//!   moment of the machine, or a slower CPU under one thread, falls on both.
+//!   Oversubscribed (threads > cores) the reference still times each thread
+//!   from its own start, so the time threads wait for a core counts as
+//!   overhead, as in EPCC.
 //! * A negative median overhead (the delays alone took longer than the
 //!   construct with them) is re-measured once; if it stays negative the cell
 //!   reads `unreliable (reference > time)` instead of a number. The header
@@ -313,9 +318,9 @@ fn run(args: &Args) -> Result<(), String> {
     header.push(report::reference_line("libgomp", libgomp.iter().map(Measured::reference)));
     header.push(report::reference_line("libomp", libomp.iter().map(Measured::reference)));
     header.push(format!(
-        "overhead = time per instance - the delays on one thread's critical path, timed alone just before \
-         each outer repetition on the same thread; a negative median is re-measured once, then printed as \
-         \"{}\"; a negative min is one repetition whose delays-alone run was the slower (noise)",
+        "overhead = time per instance - the delays on the critical path, timed alone on the same team just \
+         before each outer repetition; a negative median is re-measured once, then printed as \"{}\"; a \
+         negative min is one repetition whose delays-alone run was the slower (noise)",
         report::UNRELIABLE
     ));
     header.push(format!("load average at end: {} (a shared, noisy machine: read ratios loosely)", loadavg()));

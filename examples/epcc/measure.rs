@@ -116,10 +116,11 @@ pub fn calibrate_delay(target_us: f64) -> (u32, f64) {
 
 /// Runs `kernel(inner_reps)` as EPCC does: scale `inner_reps` until one call
 /// lasts `m.test_time`, then time `m.outer_reps` calls. Before each timed
-/// call, on the same thread and at the same moment, `reference(n)` times the
-/// delay alone `n` times, `n` = the delays on one thread's critical path in
-/// those `inner_reps` (`critical` per repetition, at least one delay). Returns
-/// one [`Sample`] per outer repetition.
+/// call, at the same moment, `reference(n)` times the delay alone for `n` =
+/// the delays on the critical path of those `inner_reps` (`critical` per
+/// repetition, at least one delay): the callers measure it on the same team
+/// as the kernel ([`phalanx_team_reference`], [`omp_team_reference`]).
+/// Returns one [`Sample`] per outer repetition.
 pub fn time_reps(
     m: &Method,
     multiple: u64,
@@ -204,7 +205,8 @@ pub fn measure_with_retry(
     (result, 2)
 }
 
-/// The delay alone, `n` times, called from Rust as the phalanx kernels call it.
+/// The delay alone, `n` times on the calling thread, called from Rust as
+/// the phalanx kernels call it.
 pub fn phalanx_reference(n: u64, len: u32) -> Result<Duration, String> {
     let t = Instant::now();
     for _ in 0..n {
@@ -213,23 +215,80 @@ pub fn phalanx_reference(n: u64, len: u32) -> Result<Duration, String> {
     Ok(t.elapsed())
 }
 
-/// The delay alone, `n` times, from C (`epcc_reference`), as the C kernels call it.
-pub fn omp_reference(n: u64, len: u32) -> Result<Duration, String> {
-    omp::reference(n, len).ok_or_else(|| "OpenMP missing".to_string())
+/// Whether a construct's delays run one at a time (`SINGLE`, `CRITICAL`,
+/// `LOCK`: the reference's threads take turns) or on every thread at once
+/// (the rest: the threads run theirs at the same time).
+pub fn serialised(c: Construct) -> bool {
+    matches!(c, Construct::Single | Construct::Critical | Construct::Lock)
+}
+
+/// Delays per thread when a team's reference stands for `n` delays on the
+/// critical path: all `n` on every thread at once, or `n / threads` (rounded
+/// up) each when the threads take turns.
+pub fn per_thread_delays(n: u64, threads: usize, turns: bool) -> u64 {
+    if turns {
+        n.div_ceil(threads as u64).max(1)
+    } else {
+        n
+    }
+}
+
+/// Scales a team reference's time to `n` critical-path delays: at once, the
+/// slowest thread's time already is; in turns, the sum of the turns covers
+/// `per * threads` delays.
+pub fn scale_reference(took: Duration, n: u64, per: u64, threads: usize, turns: bool) -> Duration {
+    if turns {
+        Duration::from_secs_f64(took.as_secs_f64() * n as f64 / (per as f64 * threads as f64))
+    } else {
+        took
+    }
+}
+
+/// The phalanx side's reference for `n` critical-path delays, on `team`'s
+/// own threads, as `epcc_reference_team` does it on the C side: at once, the
+/// slowest thread (each timed from its own start, so a late wake-up does not
+/// count); or in turns between barriers, summed.
+pub fn phalanx_team_reference(team: &Team, n: u64, len: u32, turns: bool) -> Result<Duration, String> {
+    let threads = team.num_threads();
+    let per = per_thread_delays(n, threads, turns);
+    let took: Vec<Mutex<Duration>> = (0..threads).map(|_| Mutex::new(Duration::ZERO)).collect();
+    team.parallel(|ctx| {
+        let me = ctx.thread_num();
+        for turn in 0..if turns { threads } else { 1 } {
+            if !turns || turn == me {
+                let t = phalanx_reference(per, len).expect("the delay cannot fail");
+                *took[me].lock().unwrap_or_else(|e| e.into_inner()) = t;
+            }
+            if turns {
+                ctx.barrier();
+            }
+        }
+    });
+    let took: Vec<Duration> = took.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
+    let took = if turns { took.iter().sum() } else { took.iter().copied().max().unwrap_or_default() };
+    Ok(scale_reference(took, n, per, threads, turns))
+}
+
+/// The C side's reference for `n` critical-path delays, on a team of the
+/// runtime this process loaded (`epcc_reference_team`).
+pub fn omp_team_reference(threads: usize, n: u64, len: u32, turns: bool) -> Result<Duration, String> {
+    let per = per_thread_delays(n, threads, turns);
+    let took = omp::reference_team(threads, per, len, turns).map_err(|e| e.to_string())?;
+    Ok(scale_reference(took, n, per, threads, turns))
 }
 
 /// Measures `c` with the C OpenMP runtime this process loaded, or says why not.
 pub fn measure_omp(m: &Method, c: Construct) -> Measured {
     let multiple = if shared_out(c) { m.threads as u64 } else { 1 };
     let critical = critical_path_delays(c, m.threads);
-    let len = m.delay_len;
+    let (len, turns) = (m.delay_len, serialised(c));
     measure_with_retry(critical, || {
         time_reps(
             m,
             multiple,
             critical,
             |reps| omp::try_run(c, m.threads, reps, len).map_err(|e| e.to_string()),
-            |n| omp_reference(n, len),
+            |n| omp_team_reference(m.threads, n, len, turns),
         )
     })
     .0
@@ -239,7 +298,7 @@ pub fn measure_omp(m: &Method, c: Construct) -> Measured {
 pub fn measure_phalanx(m: &Method, team: &Team, c: Construct) -> Measured {
     let multiple = if shared_out(c) { m.threads as u64 } else { 1 };
     let critical = critical_path_delays(c, m.threads);
-    let len = m.delay_len;
+    let (len, turns) = (m.delay_len, serialised(c));
     let kernel = |reps: u64| phalanx_kernel(team, c, reps, len);
     // The first call says whether the construct exists on the phalanx side.
     match kernel(multiple) {
@@ -252,7 +311,7 @@ pub fn measure_phalanx(m: &Method, team: &Team, c: Construct) -> Measured {
                     multiple,
                     critical,
                     |reps| kernel(reps).expect("checked above"),
-                    |n| phalanx_reference(n, len),
+                    |n| phalanx_team_reference(team, n, len, turns),
                 )
             })
             .0
