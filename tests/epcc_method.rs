@@ -110,7 +110,13 @@ fn region_kernel(team: &Team, reps: u64, len: u32, extra: u32) -> Result<Duratio
 fn region_overhead(m: &Method, team: &Team, extra: u32) -> Measured {
     let len = m.delay_len;
     measure_with_retry(1, || {
-        time_reps(m, 1, 1, |reps| region_kernel(team, reps, len, extra), |n| measure::phalanx_reference(n, len))
+        time_reps(
+            m,
+            1,
+            1,
+            |reps| region_kernel(team, reps, len, extra),
+            |n| measure::phalanx_team_reference(team, n, len, false),
+        )
     })
     .0
 }
