@@ -1,5 +1,6 @@
 //! Barrier crossing time: every phalanx `BarrierKind` × every `WaitPolicy`,
-//! against `std::sync::Barrier`, rayon's `broadcast` and libgomp's
+//! against `std::sync::Barrier`, rayon's `broadcast`, threadteam's section
+//! barrier, a bare spinning two-atomic floor and libgomp's
 //! `#pragma omp barrier`, at 2, 4 and 8 threads. The reported time is per
 //! crossing (criterion divides the batch by its iteration count).
 //!
@@ -23,7 +24,7 @@ use phalanx::{BarrierKind, WaitPolicy};
 use phalanx_omp_baseline::{self as omp, Construct};
 
 mod common;
-use common::{cores, Competitor, Crew, PhalanxBarrier, RayonBroadcast, StdBarrier};
+use common::{cores, Competitor, Crew, PhalanxBarrier, RayonBroadcast, SpinFloor, StdBarrier, ThreadteamSection};
 
 /// Team sizes measured.
 const THREADS: [usize; 3] = [2, 4, 8];
@@ -70,6 +71,11 @@ fn barriers(c: &mut Criterion) {
         }
         bench_competitor(&mut group, StdBarrier::new(threads));
         bench_competitor(&mut group, RayonBroadcast::new(threads));
+        bench_competitor(&mut group, ThreadteamSection::new(threads));
+        match skip_reason(WaitPolicy::Spin, threads) {
+            Some(why) => println!("skip barrier/{threads}t/spin floor: {why}"),
+            None => bench_competitor(&mut group, SpinFloor::new(threads)),
+        }
         bench_openmp(&mut group, threads);
         group.finish();
     }

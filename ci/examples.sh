@@ -14,8 +14,9 @@ run master_worker_port -- --all
 run ack_fifo
 run heat_stencil
 run mandelbrot
+run npb_is -- --class S
 [[ -f examples/fib_tasks.rs ]] && run fib_tasks -- --n 24
-run region_overhead
+run region_overhead -- --quick
 run task_spread -- --quick
 run epcc -- --quick
 echo "examples.sh: all examples passed their own checks"

@@ -3,9 +3,10 @@
 //!
 //! 1. **Barrier crossing**: µs per crossing of `phalanx::Barrier` at 2, 4, 8
 //!    threads, median of timed batches on a persistent set of threads; beside
-//!    it `std::sync::Barrier` and libgomp's barrier with
+//!    it `std::sync::Barrier`, and libgomp's and LLVM libomp's barrier with
 //!    `OMP_WAIT_POLICY=active` / `passive` (each in a child process, see
-//!    `compare_wait_strategies/omp.rs`).
+//!    `compare_wait_strategies/omp.rs`; libomp rows are skipped with one line
+//!    when libomp is not installed).
 //! 2. **Release latency**: a master works alone, then opens a
 //!    `phalanx::Gate`; how long until the waiter runs (median, p99). Two
 //!    regimes: a short gap (5-40 µs, inside `DEFAULT_HYBRID_SPIN`, so hybrid
@@ -53,8 +54,9 @@ USAGE:
 FLAGS:
     --threads LIST       barrier team sizes, comma-separated, each 2..=256   [default: 2,4,8]
     --policies LIST      any of spin,spin-yield,block,hybrid,adaptive,sleep-poll,std,
-                         omp-active,omp-passive (std = std::sync baselines; omp-* =
-                         libgomp's barrier, barrier table only)              [default: all]
+                         omp-active,omp-passive,libomp-active,libomp-passive (std =
+                         std::sync baselines; omp-* = libgomp's barrier, libomp-* = the
+                         same kernel on LLVM libomp; barrier table only)    [default: all]
     --duration-ms MS     time budget of each barrier and release measurement  [default: 300]
     --cpu-wait-ms MS     how long the idle-CPU waiter waits, per policy       [default: 1000]
     --out DIR            write summary.md, rows.json, barrier_crossing.svg and
@@ -72,8 +74,8 @@ returned an error, 2 a bad flag.";
 enum Contender {
     Phalanx(WaitPolicy),
     Std,
-    /// libgomp's barrier under `OMP_WAIT_POLICY`; barrier table only.
-    Omp(OmpWaitPolicy),
+    /// A C runtime's barrier under `OMP_WAIT_POLICY`; barrier table only.
+    Omp(omp::Runtime, OmpWaitPolicy),
 }
 
 impl Contender {
@@ -81,19 +83,21 @@ impl Contender {
         match self {
             Contender::Phalanx(p) => p.name(),
             Contender::Std => "std",
-            Contender::Omp(p) => omp::row_name(p),
+            Contender::Omp(r, p) => omp::row_name(r, p),
         }
     }
 
     /// Every contender, in table order.
     fn all() -> Vec<Contender> {
-        let omp = [OmpWaitPolicy::Active, OmpWaitPolicy::Passive].map(Contender::Omp);
+        let omp = [omp::Runtime::Gomp, omp::Runtime::Llvm]
+            .into_iter()
+            .flat_map(|r| [OmpWaitPolicy::Active, OmpWaitPolicy::Passive].map(|p| Contender::Omp(r, p)));
         WaitPolicy::all().into_iter().map(Contender::Phalanx).chain([Contender::Std]).chain(omp).collect()
     }
 
     /// Whether it takes part in the gate measurements (release, idle CPU).
     fn has_gate(self) -> bool {
-        !matches!(self, Contender::Omp(_))
+        !matches!(self, Contender::Omp(..))
     }
 }
 
@@ -263,11 +267,19 @@ fn run(args: &Args) -> Result<(), String> {
         args.cpu_wait.as_millis()
     );
     let mut contenders = args.contenders.clone();
-    if !phalanx_omp_baseline::available() && contenders.iter().any(|c| matches!(c, Contender::Omp(_))) {
-        let line = "C OpenMP baseline unavailable (built without OpenMP): omp-active/omp-passive rows skipped";
+    if !phalanx_omp_baseline::available() && contenders.iter().any(|c| matches!(c, Contender::Omp(..))) {
+        let line = "C OpenMP baseline unavailable (built without OpenMP): omp-* and libomp-* rows skipped";
         eprintln!("{line}");
         res.notes.push(line.into());
-        contenders.retain(|c| !matches!(c, Contender::Omp(_)));
+        contenders.retain(|c| !matches!(c, Contender::Omp(..)));
+    }
+    if contenders.iter().any(|c| matches!(c, Contender::Omp(omp::Runtime::Llvm, _))) {
+        if let Err(why) = omp::libomp_available() {
+            let line = format!("libomp-active/libomp-passive rows skipped: {why}");
+            eprintln!("{line}");
+            res.notes.push(line);
+            contenders.retain(|c| !matches!(c, Contender::Omp(omp::Runtime::Llvm, _)));
+        }
     }
     let gated: Vec<Contender> = contenders.iter().copied().filter(|c| c.has_gate()).collect();
     let mut progress = Progress::new(contenders.len() * args.threads.len() + gated.len() * (Gap::ALL.len() + 1));
@@ -287,8 +299,21 @@ fn run(args: &Args) -> Result<(), String> {
                         Ok(())
                     })?
                 }
-                Contender::Omp(p) => {
-                    res.rows.extend(omp::barrier_rows(p, n, args.budget)?);
+                Contender::Omp(omp::Runtime::Gomp, p) => {
+                    res.rows.extend(omp::barrier_rows(omp::Runtime::Gomp, p, n, args.budget)?);
+                    continue;
+                }
+                // libomp is an extra baseline: a child that cannot run it is
+                // a note, not a failed run.
+                Contender::Omp(r, p) => {
+                    match omp::barrier_rows(r, p, n, args.budget) {
+                        Ok(rows) => res.rows.extend(rows),
+                        Err(why) => {
+                            let line = format!("barrier {}@{n} skipped: {why}", c.name());
+                            eprintln!("{line}");
+                            res.notes.push(line);
+                        }
+                    }
                     continue;
                 }
             };

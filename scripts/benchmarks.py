@@ -4,12 +4,19 @@
 Runs, from the repository root:
 
     cargo run --release --example compare_wait_strategies -- --out target/bench-report --markdown
-    cargo run --release --example epcc -- --threads N --markdown      (N = 2 and 8, examples/epcc/main.rs)
+    cargo run --release --example epcc -- --threads N --markdown --json-out F   (N = 2 and 8)
+    cargo run --release --example region_overhead -- --threads N --json          (N = 2 and 8)
+    cargo run --release --example fib_tasks
+    cargo run --release --example npb_is -- --class A                            (S with --quick)
 
 then copies the comparison's SVG plots into docs/benchmarks/ (checked in) and
-writes BENCHMARKS.md: machine, method, how to reproduce, targets (PASS/MISS as
-the tools computed them), the tables (pasted from the tools' markdown, never
-typed by hand), the plots, and the hand-written advice in ADVICE below.
+writes BENCHMARKS.md: a summary (per construct, at 2 threads and 8 on the
+machine's CPUs: phalanx against the best C runtime of the EPCC run and against
+the best Rust peer of region_overhead, with ratios and a verdict computed here
+from the tools' JSON), machine, method, how to reproduce, targets (PASS/MISS
+as the tools computed them), the tables (pasted from the tools' markdown or
+rendered from their JSON, never typed by hand), the plots, and the
+hand-written advice in ADVICE below.
 
 Python 3 standard library only. Takes minutes with the defaults; --quick passes
 short-budget flags to the tools and, unless --output/--svg-dir are given,
@@ -17,6 +24,7 @@ writes under target/bench-report-quick/ instead of the checked-in files.
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -31,6 +39,12 @@ COMPARE_FLAGS = ["--out", COMPARE_OUT, "--markdown"]
 COMPARE_QUICK = ["--threads", "2,4", "--duration-ms", "100", "--cpu-wait-ms", "100"]
 EPCC = ["cargo", "run", "--release", "--example", "epcc", "--"]
 EPCC_THREADS = [2, 8]
+REGION = ["cargo", "run", "--release", "--example", "region_overhead", "--"]
+# A ratio inside [1 - BAND, 1 + BAND] reads "on par": not a significance test.
+BAND = 0.10
+# The summary's Rust-peer rows: EPCC construct -> (region_overhead construct,
+# prefix of the phalanx row compared: the default policy, as a user gets it).
+PEER_ROWS = {"PARALLEL": ("fork/join", "phalanx hybrid"), "BARRIER": ("barrier", "phalanx ctx.barrier")}
 SVGS = ["barrier_crossing.svg", "latency_vs_cpu.svg"]
 
 # Hand-written advice: general statements the tables above it show, no numbers.
@@ -66,8 +80,8 @@ The EPCC microbenchmarks (J. M. Bull, *Measuring Synchronisation and
 Scheduling Overheads in OpenMP*, 1999) time many repetitions of a construct
 around a fixed delay body and subtract the same delays run alone on one
 thread; the difference per repetition is the construct's overhead. The epcc
-example runs that method on phalanx's constructs and on libgomp's (the C
-kernels in `omp-baseline/`)."""
+example runs that method on phalanx's constructs and on libgomp's and
+libomp's (the same C kernels in `omp-baseline/`)."""
 
 CHECK_LINE = re.compile(r"^\s*(?:[-*]\s+)?(PASS|MISS|SKIP|INFO)\b:?\s*(.*)$")
 # epcc prints its targets as "  BARRIER    <= 0.5: MISS ratio 0.67 (...)".
@@ -116,6 +130,17 @@ def checks(markdown, source):
     return found
 
 
+def machine_line(machine):
+    """CPU, CPU count, kernel and OpenMP runtime from the comparison's machine table, on one line."""
+    cells = {}
+    for line in machine.splitlines():
+        parts = [p.strip() for p in line.strip().strip("|").split("|")]
+        if len(parts) == 2:
+            cells[parts[0]] = parts[1]
+    keys = ["CPU", "CPUs available", "kernel", "rustc", "OpenMP runtime"]
+    return ", ".join(f"{k}: {cells[k]}" for k in keys if k in cells) or "see Machine"
+
+
 def epcc_header():
     """The leading //! doc comment of examples/epcc/main.rs, as text."""
     lines = []
@@ -138,6 +163,118 @@ def epcc_flags(quick):
     return help_text, flags
 
 
+def verdict(ratio):
+    """Words for a phalanx / other ratio (BAND either side of 1 is on par)."""
+    if ratio is None:
+        return "no verdict (a side has no number)"
+    if ratio < 1 - BAND:
+        return "phalanx faster"
+    if ratio > 1 + BAND:
+        return "phalanx slower"
+    return f"on par (within {BAND:.0%})"
+
+
+def fmt_us(x):
+    return "-" if x is None else f"{x:.3f}"
+
+
+def fmt_ratio(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def side_text(row, side):
+    """A side's median as text, or its status when there is no number."""
+    v = row.get(f"{side}_us")
+    if v is not None:
+        return fmt_us(v)
+    status = row.get(f"{side}_status", "n/a")
+    return "unreliable (reference > time)" if status == "unreliable" else status
+
+
+def best_c(row):
+    """(median, runtime) of the faster C runtime with a positive median, or (None, why)."""
+    found = [(row[f"{k}_us"], k) for k in ("libgomp", "libomp") if row.get(f"{k}_us") is not None and row[f"{k}_us"] > 0]
+    if not found:
+        return None, "/".join(side_text(row, k) for k in ("libgomp", "libomp"))
+    return min(found)
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return None if n == 0 else (v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2)
+
+
+def summary_rows(epcc_rows):
+    """The EPCC rows for the summary: every synchronisation and task construct,
+    and one line per schedule kind (medians over its chunk sizes, of the rows
+    where phalanx and a C runtime both have a number)."""
+    out, kinds = [], {}
+    for r in epcc_rows:
+        name = r["construct"]
+        kind = name.split("_")[0]
+        if kind in ("STATIC", "DYNAMIC", "GUIDED"):
+            kinds.setdefault(kind, []).append(r)
+        else:
+            out.append((name, r["phalanx_us"], side_text(r, "phalanx"), *best_c(r)))
+    for kind, rows in kinds.items():
+        pairs = [(r["phalanx_us"], best_c(r)) for r in rows]
+        good = [(p, c) for p, c in pairs if p is not None and c[0] is not None]
+        p = median([p for p, _ in good])
+        c = median([c[0] for _, c in good])
+        runtimes = sorted({c[1] for _, c in good})
+        label = f"{kind}* (median of {len(good)} of {len(rows)} chunk rows)"
+        out.append((label, p, fmt_us(p), c, "/".join(runtimes) if c is not None else "no rows with both"))
+    return out
+
+
+def summary(epcc_json, region_json):
+    """The summary table, from the tools' JSON (epcc_json, region_json: thread count -> rows)."""
+    lines = ["| construct | threads | phalanx µs | best C runtime µs (which) | phalanx / C | verdict vs C | "
+             "phalanx µs, empty (region_overhead) | best Rust peer µs (which) | phalanx / peer | verdict vs peer |",
+             "|---|---:|---:|---|---:|---|---:|---|---:|---|"]
+    for n in sorted(epcc_json):
+        region = region_json.get(n, [])
+        for name, p, p_text, c, c_name in summary_rows(epcc_json[n]):
+            ratio = p / c if p is not None and c is not None and c > 0 else None
+            c_cell = f"{fmt_us(c)} ({c_name})" if c is not None else c_name
+            peer_cells = ["-", "(no Rust peer measured)", "-", "-"]
+            if name in PEER_ROWS and region:
+                construct, prefix = PEER_ROWS[name]
+                mine = [r for r in region if r["construct"] == construct and r["impl"].startswith(prefix)]
+                peers = [r for r in region if r["construct"] == construct and r["kind"] == "peer"]
+                if mine and peers:
+                    best = min(peers, key=lambda r: r["us"])
+                    pr = mine[0]["us"] / best["us"] if best["us"] > 0 else None
+                    peer_cells = [f"{mine[0]['us']:.3f} ({mine[0]['impl']})", f"{best['us']:.3f} ({best['impl']})",
+                                  fmt_ratio(pr), verdict(pr)]
+            lines.append(f"| {name} | {n} | {p_text} | {c_cell} | {fmt_ratio(ratio)} | {verdict(ratio)} | "
+                         + " | ".join(peer_cells) + " |")
+    return "\n".join(lines)
+
+
+def region_table(rows):
+    """region_overhead's JSON rows as a markdown table."""
+    lines = ["| construct | implementation | kind | µs per call | calls timed |", "|---|---|---|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['construct']} | {r['impl']} | {r['kind']} | {r['us']:.3f} | {r['calls']} |")
+    return "\n".join(lines)
+
+
+def epcc_load(md):
+    """The load-average lines epcc printed in its markdown header."""
+    return [line.lstrip("- ").strip() for line in md.splitlines() if "load average" in line]
+
+
+def git_commit():
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, stdout=subprocess.PIPE, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, stdout=subprocess.PIPE, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+    return rev + (" (uncommitted changes)" if dirty else "")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="short budgets, for testing this script")
@@ -154,15 +291,24 @@ def main():
     machine = dict(parts).get("Machine", "(the comparison printed no machine section)")
     all_checks = checks(dict(parts).get("Checks", ""), "compare_wait_strategies")
 
-    epcc_runs = []
+    epcc_runs, epcc_json, region_json, region_cmds = [], {}, {}, []
+    data_dir = quick_dir if opts.quick else os.path.join(ROOT, COMPARE_OUT)
+    os.makedirs(data_dir, exist_ok=True)
     have_epcc = os.path.exists(os.path.join(ROOT, "examples", "epcc", "main.rs"))
     if have_epcc:
         help_text, extra = epcc_flags(opts.quick)
         for n in EPCC_THREADS:
-            cmd = EPCC + ["--threads", str(n), "--markdown"] + extra
+            json_path = os.path.join(data_dir, f"epcc-{n}.json")
+            cmd = EPCC + ["--threads", str(n), "--markdown", "--json-out", os.path.relpath(json_path, ROOT)] + extra
             md = run_tool(cmd, f"epcc at {n} threads")
             epcc_runs.append((n, cmd, md))
+            with open(json_path, encoding="utf-8") as f:
+                epcc_json[n] = json.load(f)
             all_checks += checks(md, f"epcc ({n} threads)")
+    for n in EPCC_THREADS:
+        cmd = REGION + ["--threads", str(n), "--json"] + (["--quick"] if opts.quick else [])
+        region_json[n] = json.loads(run_tool(cmd, f"region_overhead at {n} threads"))
+        region_cmds.append(cmd)
 
     os.makedirs(svg_dir, exist_ok=True)
     for name in SVGS:
@@ -174,6 +320,21 @@ def main():
     out.append("printed by the commands in [Reproduce](#reproduce); none is typed by hand. Edit the script, not this file.")
     if opts.quick:
         out += ["", "**QUICK RUN** (`--quick`: short budgets, 2 and 4 threads): numbers are rough; do not check in."]
+    cpus = os.cpu_count()
+    out += ["", "## Summary", ""]
+    out.append(f"Per construct, at {' and '.join(str(n) for n in EPCC_THREADS)} threads on this machine's {cpus} CPUs"
+               " (more threads than CPUs is oversubscribed). *phalanx µs* and *best C runtime* are EPCC overheads from")
+    out.append("the same `epcc` run (median µs per construct instance; the faster of libgomp and libomp running the same")
+    out.append("gcc-built kernels); the Rust-peer columns compare empty constructs from `region_overhead` (phalanx at its")
+    out.append("default wait policy against the fastest of threadteam, rayon and `std`; its kind `local` rows and the")
+    out.append(f"spin floors are not peers). Verdicts: a ratio below {1 - BAND:.2f} is *phalanx faster*, above {1 + BAND:.2f}"
+               " *phalanx slower*; the band is not a significance test, the spreads are in the tables below.")
+    out.append("")
+    out.append(f"Machine: {machine_line(machine)}; commit {git_commit()}.")
+    for n, _, md in epcc_runs:
+        out.append(f"Load during epcc at {n} threads: {'; '.join(epcc_load(md)) or 'not printed'}.")
+    out.append("")
+    out.append(summary(epcc_json, region_json) if epcc_json else "(epcc did not run: no summary)")
     out += ["", "## Machine", "", machine, ""]
 
     out += ["## Method", ""]
@@ -185,7 +346,9 @@ def main():
     out.append("  A `*` marks a cell where fewer than 100 crossings fit the budget (a collapsing policy).")
     out.append("  `omp-active` / `omp-passive` run libgomp's `#pragma omp barrier` (EPCC's barrier kernel with an empty")
     out.append("  delay) in a child process started with `OMP_WAIT_POLICY` set, with the same batching; each batch is one")
-    out.append("  parallel region, libgomp keeping its threads between regions.")
+    out.append("  parallel region, libgomp keeping its threads between regions. `libomp-active` / `libomp-passive` run the")
+    out.append("  same gcc-built kernel on LLVM's libomp (loaded as `libgomp.so.1` through `LD_LIBRARY_PATH`; skipped with")
+    out.append("  a note when libomp is not installed).")
     out.append("- **Release latency**: a master thread works alone for a random time, then opens a `Gate`; the waiter")
     out.append("  records the time from just before `open()` to just after its `wait()` returned. Median and p99 over the")
     out.append("  rounds that fit the budget. The *short gap* (master works 5-40 us) stays inside `DEFAULT_HYBRID_SPIN`, so")
@@ -203,8 +366,10 @@ def main():
     out.append(" ".join(compare_cmd))
     for _, cmd, _ in epcc_runs:
         out.append(" ".join(cmd))
-    out.append("cargo run --release --example region_overhead")
+    for cmd in region_cmds:
+        out.append(" ".join(cmd))
     out.append("cargo run --release --example fib_tasks")
+    out.append("cargo run --release --example npb_is -- --class " + ("S" if opts.quick else "A"))
     out.append("cargo bench   # the criterion suites in benches/ (minutes; not part of this file)")
     out.append("python3 scripts/benchmarks.py" + (" --quick" if opts.quick else "") + "   # all of the above, and this file")
     out += ["```", ""]
@@ -238,10 +403,18 @@ def main():
                     out += [f"#### {title}", ""]
                 out += [demote(body, 2), ""]
 
-    # Team fork/join and tasks: their examples print plain tables; pasted verbatim.
+    out += ["## Fork/join and barrier against Rust peers (`region_overhead`)", ""]
+    out.append("Empty constructs, median µs per call over timed batches on one persistent team per row (the example's")
+    out.append("header has the method). Kind: `floor` = bare spinning atomics, nothing else; `peer` = another Rust")
+    out.append("library; `local` = rayon jobs that mostly run on the thread that made them (not a cross-thread fork).")
+    out.append("")
+    for n, cmd in zip(EPCC_THREADS, region_cmds):
+        out += [f"### {n} threads", "", f"`{' '.join(cmd)}`:", "", region_table(region_json[n]), ""]
+
+    # Tasks and NPB IS: the examples print plain text; pasted verbatim.
     extra_runs = [
-        ("Team fork/join (`region_overhead`)", ["cargo", "run", "--release", "--example", "region_overhead"]),
         ("Tasks (`fib_tasks`)", ["cargo", "run", "--release", "--example", "fib_tasks"]),
+        ("NPB IS (`npb_is`, phalanx only)", ["cargo", "run", "--release", "--example", "npb_is", "--", "--class", "S" if opts.quick else "A"]),
     ]
     for title, cmd in extra_runs:
         text = run_tool(cmd, title)

@@ -154,6 +154,105 @@ impl Competitor for RayonBroadcast {
     }
 }
 
+/// threadteam 0.3: one crossing is one `Participant::barrier` of a team
+/// section (`Exec::team`, then `TeamExec::run_with`), the pool's members
+/// reserved for the scope. Each timed batch opens one scope and one section
+/// (untimed), then the leader times `iters` barriers inside it.
+pub struct ThreadteamSection {
+    pool: threadteam::Pool,
+    parties: usize,
+}
+
+impl ThreadteamSection {
+    pub fn new(parties: usize) -> Self {
+        let pool = threadteam::Pool::builder()
+            .threads(parties)
+            .acquire_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("building a threadteam pool of {parties}: {e}"));
+        ThreadteamSection { pool, parties }
+    }
+}
+
+impl Competitor for ThreadteamSection {
+    fn name(&self) -> String {
+        "threadteam section barrier".into()
+    }
+    fn parties(&self) -> usize {
+        self.parties
+    }
+    fn helpers(&self) -> usize {
+        0
+    }
+    fn cross(&self, _party: usize) {
+        unreachable!("threadteam crosses inside time_crossings only")
+    }
+    fn time_crossings(&self, iters: u64) -> Duration {
+        let timed = std::sync::Mutex::new(None);
+        let mut exec = threadteam::Exec::new(&self.pool, self.parties).expect("a threadteam token");
+        exec.team(|t| {
+            t.run_with(|p| {
+                let cross = || p.barrier().expect("no participant panics");
+                cross(); // line every participant up
+                let start = Instant::now();
+                for _ in 0..iters {
+                    cross();
+                }
+                if p.index() == 0 {
+                    *timed.lock().expect("not poisoned") = Some(start.elapsed());
+                }
+            })
+        })
+        .expect("the threadteam pool's members can be reserved");
+        let elapsed = timed.lock().expect("not poisoned").take();
+        elapsed.expect("the leader timed its crossings")
+    }
+}
+
+/// The floor: a sense-reversing counter barrier that only spins, with no
+/// wait policy, poisoning or divergence checks (the least a barrier costs
+/// here).
+pub struct SpinFloor {
+    count: crossbeam_utils::CachePadded<AtomicU64>,
+    sense: crossbeam_utils::CachePadded<std::sync::atomic::AtomicBool>,
+    parties: usize,
+}
+
+impl SpinFloor {
+    pub fn new(parties: usize) -> Self {
+        SpinFloor { count: Default::default(), sense: Default::default(), parties }
+    }
+}
+
+impl Competitor for SpinFloor {
+    fn name(&self) -> String {
+        "spin floor (two atomics)".into()
+    }
+    fn parties(&self) -> usize {
+        self.parties
+    }
+    #[inline]
+    fn cross(&self, _party: usize) {
+        // Relaxed: the sense cannot flip before this party arrives (the
+        // counter is not full without it), so this reads this episode's value.
+        let mine = !self.sense.load(Ordering::Relaxed);
+        // AcqRel: the last arriver acquires the earlier arrivers' writes
+        // before it releases everyone with the flip.
+        if self.count.fetch_add(1, Ordering::AcqRel) + 1 == self.parties as u64 {
+            // Relaxed: ordered before the next episode's arrivals by the
+            // Release flip below, which they wait for.
+            self.count.store(0, Ordering::Relaxed);
+            // Release: pairs with the waiters' Acquire load.
+            self.sense.store(mine, Ordering::Release);
+        } else {
+            // Acquire: pairs with the last arriver's Release store.
+            while self.sense.load(Ordering::Acquire) != mine {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
 /// What the timing thread tells a helper.
 enum Command {
     /// Cross `1 + n` times (the untimed line-up crossing, then `n`).

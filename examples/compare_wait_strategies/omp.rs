@@ -1,16 +1,23 @@
-//! The C OpenMP rows of the barrier table: libgomp's barrier with
-//! `OMP_WAIT_POLICY=active` and `=passive`.
+//! The C OpenMP rows of the barrier table: libgomp's barrier (`omp-*`) and
+//! LLVM libomp's (`libomp-*`, the same gcc-built kernel on libomp through
+//! its `GOMP_*` entry points), each with `OMP_WAIT_POLICY=active` and
+//! `=passive`.
 //!
-//! libgomp reads `OMP_WAIT_POLICY` once, when it is loaded, so each cell runs
-//! in a child process: this example re-executes itself with the hidden flag
-//! `--omp-child POLICY --threads N --duration-ms MS` and the variable set
-//! (`OmpWaitPolicy::apply`). The child times `epcc_barrier` with a delay of
+//! Both runtimes read `OMP_WAIT_POLICY` once, when they are loaded, and which
+//! library is loaded is decided then too, so each cell runs in a child
+//! process: this example re-executes itself with the hidden flag
+//! `--omp-child POLICY --threads N --duration-ms MS`, the variable set
+//! (`OmpWaitPolicy::apply`) and, for libomp, `LD_LIBRARY_PATH` pointing at a
+//! folder where `libgomp.so.1` links to `libomp.so.5`
+//! (`phalanx_omp_baseline::libomp`). The child names its rows after the
+//! runtime it finds mapped in its own address space, and the parent checks
+//! the name, so a child that fell back to libgomp cannot pass as libomp. The child times `epcc_barrier` with a delay of
 //! length 0 (an empty body: one volatile store), so a repetition is the bare
 //! barrier, and prints its rows as JSON on stdout, which [`barrier_rows`]
 //! parses.
 
 use super::common::{median, rows_to_json, Row};
-use phalanx_omp_baseline::{Construct, OmpWaitPolicy};
+use phalanx_omp_baseline::{libomp, Construct, OmpWaitPolicy};
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,11 +37,31 @@ const MAX_BATCHES: usize = 41;
 /// Largest batch, in repetitions.
 const MAX_REPS: u64 = 1 << 20;
 
-/// The row name of an OpenMP policy: `omp-active`, `omp-passive`.
-pub fn row_name(policy: OmpWaitPolicy) -> &'static str {
-    match policy {
-        OmpWaitPolicy::Active => "omp-active",
-        OmpWaitPolicy::Passive => "omp-passive",
+/// Which C OpenMP runtime a row measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// GNU libgomp, which the kernels are linked against.
+    Gomp,
+    /// LLVM libomp, loaded in libgomp's place.
+    Llvm,
+}
+
+impl Runtime {
+    /// The runtime this process has loaded (read from its memory map).
+    fn loaded() -> Option<Runtime> {
+        let path = libomp::loaded_runtime()?;
+        Some(if libomp::describe(&path).starts_with("libomp") { Runtime::Llvm } else { Runtime::Gomp })
+    }
+}
+
+/// The row name of a runtime and policy: `omp-active`, `omp-passive`
+/// (libgomp), `libomp-active`, `libomp-passive`.
+pub fn row_name(runtime: Runtime, policy: OmpWaitPolicy) -> &'static str {
+    match (runtime, policy) {
+        (Runtime::Gomp, OmpWaitPolicy::Active) => "omp-active",
+        (Runtime::Gomp, OmpWaitPolicy::Passive) => "omp-passive",
+        (Runtime::Llvm, OmpWaitPolicy::Active) => "libomp-active",
+        (Runtime::Llvm, OmpWaitPolicy::Passive) => "libomp-passive",
     }
 }
 
@@ -55,11 +82,13 @@ pub fn child_main(policy: OmpWaitPolicy, threads: &[usize], budget: Duration) ->
             std::env::var(OmpWaitPolicy::VAR).ok()
         ));
     }
+    let runtime = Runtime::loaded().ok_or("no OpenMP runtime library found in /proc/self/maps")?;
+    let name = row_name(runtime, policy);
     let mut rows = Vec::new();
     for &n in threads {
         let (us, crossings) = time_barrier(n, budget)?;
-        rows.push(Row::new("barrier", row_name(policy), n, "crossing_time", us, "us"));
-        rows.push(Row::new("barrier", row_name(policy), n, "crossings_timed", crossings as f64, "count"));
+        rows.push(Row::new("barrier", name, n, "crossing_time", us, "us"));
+        rows.push(Row::new("barrier", name, n, "crossings_timed", crossings as f64, "count"));
     }
     println!("{}", rows_to_json(&rows));
     Ok(())
@@ -88,18 +117,28 @@ fn time_barrier(n: usize, budget: Duration) -> Result<(f64, u64), String> {
     Ok((median(&per), per.len() as u64 * reps))
 }
 
-/// Parent side: runs one child for `policy` at `n` threads and returns its
-/// rows, checked to be the barrier rows of that policy and size.
-pub fn barrier_rows(policy: OmpWaitPolicy, n: usize, budget: Duration) -> Result<Vec<Row>, String> {
+/// Whether libomp can be measured here: `Err` says why not, in one line.
+pub fn libomp_available() -> Result<(), String> {
+    libomp::find().map(drop)
+}
+
+/// Parent side: runs one child for `runtime` and `policy` at `n` threads and
+/// returns its rows, checked to be the barrier rows of that runtime, policy
+/// and size.
+pub fn barrier_rows(runtime: Runtime, policy: OmpWaitPolicy, n: usize, budget: Duration) -> Result<Vec<Row>, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this example's executable: {e}"))?;
-    let mut cmd = Command::new(exe);
+    let mut cmd = Command::new(&exe);
+    if runtime == Runtime::Llvm {
+        let (dir, _) = libomp::shim_dir(exe.parent().ok_or("the executable has no folder")?)?;
+        libomp::apply(&mut cmd, &dir);
+    }
     cmd.args([CHILD_FLAG, policy.name(), "--threads", &n.to_string(), "--duration-ms"])
         .arg(budget.as_millis().to_string())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     policy.apply(&mut cmd);
-    let what = format!("OpenMP child ({}={}, {n} threads)", OmpWaitPolicy::VAR, policy.name());
+    let what = format!("OpenMP child ({runtime:?}, {}={}, {n} threads)", OmpWaitPolicy::VAR, policy.name());
     let mut child = cmd.spawn().map_err(|e| format!("{what}: cannot start: {e}"))?;
     let started = Instant::now();
     let status = loop {
@@ -126,7 +165,7 @@ pub fn barrier_rows(policy: OmpWaitPolicy, n: usize, budget: Duration) -> Result
         return Err(format!("{what}: {status}: {}", err.trim()));
     }
     let rows = parse_rows(&out).map_err(|e| format!("{what}: {e} in its output {out:?}"))?;
-    let expected = |r: &Row| r.primitive == "barrier" && r.policy == row_name(policy) && r.threads == n;
+    let expected = |r: &Row| r.primitive == "barrier" && r.policy == row_name(runtime, policy) && r.threads == n;
     if !rows.iter().any(|r| r.metric == "crossing_time") || !rows.iter().all(expected) {
         return Err(format!("{what}: unexpected rows {rows:?}"));
     }

@@ -102,7 +102,8 @@ fn tables(s: &Setup, res: &Results) -> Vec<Table> {
         heading: "Barrier crossing".into(),
         caption: format!(
             "us per crossing, median of timed batches (threads spawned once per cell; omp-* = libgomp's \
-             barrier with OMP_WAIT_POLICY=active/passive, in a child process; {} CPUs, budget {} ms per cell)",
+             barrier with OMP_WAIT_POLICY=active/passive, libomp-* = the same kernel on LLVM libomp, each in a \
+             child process; {} CPUs, budget {} ms per cell)",
             s.cores,
             s.budget.as_millis()
         ),

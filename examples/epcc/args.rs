@@ -29,13 +29,15 @@ pub struct Args {
     pub json: bool,
     pub markdown: bool,
     pub quick: bool,
+    /// Also write the JSON rows into this file (the benchmark script reads it).
+    pub json_out: Option<std::path::PathBuf>,
     /// Internal: run only the libgomp side and print machine-readable rows.
     pub omp_child: bool,
 }
 
 pub const USAGE: &str = "usage: epcc [--threads N] [--outer-reps N] [--test-time-us US] [--delay-us US] \
 [--constructs a,b,c] [--policy spin|spin-yield|block|hybrid|adaptive|sleep-poll] [--spin-us US (hybrid)] \
-[--omp-wait-policy active|passive|default] [--json | --markdown] [--quick]";
+[--omp-wait-policy active|passive|default] [--json | --markdown] [--json-out FILE] [--quick]";
 
 /// Every construct, in EPCC's order: syncbench, taskbench, schedbench
 /// (static without a chunk, then each kind with chunks 1..=128).
@@ -103,6 +105,7 @@ impl Args {
             json: false,
             markdown: false,
             quick: false,
+            json_out: None,
             omp_child: false,
         };
         let (mut outer, mut test_us, mut spin) = (None, None, None);
@@ -183,6 +186,13 @@ impl Args {
                 "--json" => a.json = true,
                 "--markdown" => a.markdown = true,
                 "--quick" => a.quick = true,
+                "--json-out" => {
+                    let v = value()?;
+                    if v.is_empty() {
+                        return Err(bad("--json-out", &v, "expected a file name"));
+                    }
+                    a.json_out = Some(v.into());
+                }
                 "--omp-child" => a.omp_child = true,
                 "-h" | "--help" => return Err(String::new()),
                 other => return Err(format!("unknown flag {other:?}")),

@@ -26,17 +26,44 @@ pub enum Measured {
     NotApplicable,
     /// The run failed (the C kernel's error, or OpenMP missing).
     Failed(String),
-    /// Overhead = time per instance − reference: median, min, max, sd.
-    Overhead { median: f64, min: f64, max: f64, sd: f64 },
+    /// The side did not run (e.g. libomp is not installed); says why.
+    Skipped(String),
+    /// Overhead = time per instance − that repetition's own reference:
+    /// median, min, max, sd over the outer repetitions; `reference` is the
+    /// median reference in µs per delay (NaN where the construct runs no
+    /// delay on its critical path, e.g. `ATOMIC`).
+    Overhead { median: f64, min: f64, max: f64, sd: f64, reference: f64 },
+    /// The median overhead came out negative twice (measured, re-measured):
+    /// the delays alone took longer than the construct with them, so the
+    /// difference is noise, not an overhead. Medians of the second attempt,
+    /// µs per instance: `time` (construct) and `reference` (its delays alone).
+    Unreliable { time: f64, reference: f64 },
 }
 
 impl Measured {
+    /// The median overhead, when there is a trustworthy one.
     pub fn median(&self) -> Option<f64> {
         match self {
             Measured::Overhead { median, .. } => Some(*median),
             _ => None,
         }
     }
+
+    /// The median reference in µs per delay, when measured.
+    pub fn reference(&self) -> Option<f64> {
+        match self {
+            Measured::Overhead { reference, .. } if reference.is_finite() => Some(*reference),
+            _ => None,
+        }
+    }
+}
+
+/// One outer repetition: the construct's time per instance and, measured
+/// just before it on the same thread, the reference per delay (µs).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    pub time: f64,
+    pub ref_per_delay: f64,
 }
 
 /// Delays on one thread's critical path in one repetition: what EPCC's
@@ -88,13 +115,19 @@ pub fn calibrate_delay(target_us: f64) -> (u32, f64) {
 }
 
 /// Runs `kernel(inner_reps)` as EPCC does: scale `inner_reps` until one call
-/// lasts `m.test_time`, then time `m.outer_reps` calls. Returns the time per
-/// construct instance of each outer repetition, in µs.
+/// lasts `m.test_time`, then time `m.outer_reps` calls. Before each timed
+/// call, at the same moment, `reference(n)` times the delay alone for `n` =
+/// the delays on the critical path of those `inner_reps` (`critical` per
+/// repetition, at least one delay): the callers measure it on the same team
+/// as the kernel ([`phalanx_team_reference`], [`omp_team_reference`]).
+/// Returns one [`Sample`] per outer repetition.
 pub fn time_reps(
     m: &Method,
     multiple: u64,
+    critical: usize,
     mut kernel: impl FnMut(u64) -> Result<Duration, String>,
-) -> Result<Vec<f64>, String> {
+    mut reference: impl FnMut(u64) -> Result<Duration, String>,
+) -> Result<Vec<Sample>, String> {
     let round = |r: u64| r.div_ceil(multiple).max(1) * multiple;
     let target = m.test_time.as_secs_f64();
     kernel(round(1))?; // warm-up: first touch, thread wake-ups
@@ -109,71 +142,180 @@ pub fn time_reps(
         }
         reps = round(reps * 2);
     }
-    (0..m.outer_reps).map(|_| kernel(reps).map(|d| d.as_secs_f64() * 1e6 / reps as f64)).collect()
+    let delays = (reps * critical as u64).max(1);
+    (0..m.outer_reps)
+        .map(|_| {
+            let r = reference(delays)?.as_secs_f64() * 1e6 / delays as f64;
+            let t = kernel(reps)?.as_secs_f64() * 1e6 / reps as f64;
+            Ok(Sample { time: t, ref_per_delay: r })
+        })
+        .collect()
 }
 
-/// Overhead statistics of per-instance times `t` (µs) over `reference` µs.
-pub fn overhead(t: &[f64], reference: f64) -> Measured {
-    let mut v: Vec<f64> = t.iter().map(|x| x - reference).collect();
+fn median_of(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
-    let mean = v.iter().sum::<f64>() / n as f64;
-    let sd = (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64).sqrt();
-    Measured::Overhead { median, min: v[0], max: v[n - 1], sd }
-}
-
-/// Median of per-delay times of the delay loop run alone on this thread,
-/// called from Rust as the phalanx kernels call it (µs per delay).
-pub fn phalanx_reference(m: &Method) -> f64 {
-    let len = m.delay_len;
-    let times = time_reps(m, 1, |reps| {
-        let t = Instant::now();
-        for _ in 0..reps {
-            omp::delay(len);
-        }
-        Ok(t.elapsed())
-    })
-    .expect("the reference cannot fail");
-    median(times)
-}
-
-/// Median of per-delay times of `epcc_reference` (the delay called from C,
-/// as the C kernels call it), µs per delay.
-pub fn libgomp_reference(m: &Method) -> Result<f64, String> {
-    let times = time_reps(m, 1, |reps| omp::reference(reps, m.delay_len).ok_or_else(|| "OpenMP missing".to_string()))?;
-    Ok(median(times))
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Measures `c` with libgomp, or says why not.
-pub fn measure_libgomp(m: &Method, c: Construct, ref_per_delay: f64) -> Measured {
-    let multiple = if shared_out(c) { m.threads as u64 } else { 1 };
-    let reference = ref_per_delay * critical_path_delays(c, m.threads) as f64;
-    match time_reps(m, multiple, |reps| omp::try_run(c, m.threads, reps, m.delay_len).map_err(|e| e.to_string())) {
-        Ok(t) => overhead(&t, reference),
-        Err(e) => Measured::Failed(e),
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
     }
 }
 
-/// Measures `c` with phalanx on `team`.
-pub fn measure_phalanx(m: &Method, team: &Team, c: Construct, ref_per_delay: f64) -> Measured {
+/// Overhead statistics of `samples` whose repetitions run `critical` delays
+/// on one thread's critical path: each repetition subtracts its own
+/// reference. `critical == 0` subtracts nothing (the reference is reported
+/// as NaN). A negative median gives [`Measured::Unreliable`].
+pub fn overhead(samples: &[Sample], critical: usize) -> Measured {
+    assert!(!samples.is_empty(), "overhead of no samples");
+    let k = critical as f64;
+    let mut v: Vec<f64> = samples.iter().map(|s| s.time - s.ref_per_delay * k).collect();
+    let median = median_of(&mut v);
+    let mut refs: Vec<f64> = samples.iter().map(|s| s.ref_per_delay).collect();
+    let reference = if critical == 0 { f64::NAN } else { median_of(&mut refs) };
+    if median < 0.0 {
+        let mut times: Vec<f64> = samples.iter().map(|s| s.time).collect();
+        let mut refs: Vec<f64> = samples.iter().map(|s| s.ref_per_delay * k).collect();
+        return Measured::Unreliable { time: median_of(&mut times), reference: median_of(&mut refs) };
+    }
+    let n = v.len();
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let sd = (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64).sqrt();
+    Measured::Overhead { median, min: v[0], max: v[n - 1], sd, reference }
+}
+
+/// The method's rule for a negative median: `attempt` measures the
+/// construct; a negative median overhead triggers one re-measure, and the
+/// second attempt's result stands (a number if its median is >= 0, else
+/// [`Measured::Unreliable`]). Returns the result and how many attempts ran.
+pub fn measure_with_retry(
+    critical: usize,
+    mut attempt: impl FnMut() -> Result<Vec<Sample>, String>,
+) -> (Measured, usize) {
+    let mut result = Measured::Failed("not measured".into());
+    for tries in 1..=2 {
+        result = match attempt() {
+            Ok(s) => overhead(&s, critical),
+            Err(e) => return (Measured::Failed(e), tries),
+        };
+        if !matches!(result, Measured::Unreliable { .. }) {
+            return (result, tries);
+        }
+    }
+    (result, 2)
+}
+
+/// The delay alone, `n` times on the calling thread, called from Rust as
+/// the phalanx kernels call it.
+pub fn phalanx_reference(n: u64, len: u32) -> Result<Duration, String> {
+    let t = Instant::now();
+    for _ in 0..n {
+        omp::delay(len);
+    }
+    Ok(t.elapsed())
+}
+
+/// Whether a construct's delays run one at a time (`SINGLE`, `CRITICAL`,
+/// `LOCK`: the reference's threads take turns) or on every thread at once
+/// (the rest: the threads run theirs at the same time).
+pub fn serialised(c: Construct) -> bool {
+    matches!(c, Construct::Single | Construct::Critical | Construct::Lock)
+}
+
+/// Delays per thread when a team's reference stands for `n` delays on the
+/// critical path: all `n` on every thread at once, or `n / threads` (rounded
+/// up) each when the threads take turns.
+pub fn per_thread_delays(n: u64, threads: usize, turns: bool) -> u64 {
+    if turns {
+        n.div_ceil(threads as u64).max(1)
+    } else {
+        n
+    }
+}
+
+/// Scales a team reference's time to `n` critical-path delays: at once, the
+/// slowest thread's time already is; in turns, the sum of the turns covers
+/// `per * threads` delays.
+pub fn scale_reference(took: Duration, n: u64, per: u64, threads: usize, turns: bool) -> Duration {
+    if turns {
+        Duration::from_secs_f64(took.as_secs_f64() * n as f64 / (per as f64 * threads as f64))
+    } else {
+        took
+    }
+}
+
+/// The phalanx side's reference for `n` critical-path delays, on `team`'s
+/// own threads, as `epcc_reference_team` does it on the C side: at once, the
+/// slowest thread (each timed from its own start, so a late wake-up does not
+/// count); or in turns between barriers, summed.
+pub fn phalanx_team_reference(team: &Team, n: u64, len: u32, turns: bool) -> Result<Duration, String> {
+    let threads = team.num_threads();
+    let per = per_thread_delays(n, threads, turns);
+    let took: Vec<Mutex<Duration>> = (0..threads).map(|_| Mutex::new(Duration::ZERO)).collect();
+    team.parallel(|ctx| {
+        let me = ctx.thread_num();
+        for turn in 0..if turns { threads } else { 1 } {
+            if !turns || turn == me {
+                let t = phalanx_reference(per, len).expect("the delay cannot fail");
+                *took[me].lock().unwrap_or_else(|e| e.into_inner()) = t;
+            }
+            if turns {
+                ctx.barrier();
+            }
+        }
+    });
+    let took: Vec<Duration> = took.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).collect();
+    let took = if turns { took.iter().sum() } else { took.iter().copied().max().unwrap_or_default() };
+    Ok(scale_reference(took, n, per, threads, turns))
+}
+
+/// The C side's reference for `n` critical-path delays, on a team of the
+/// runtime this process loaded (`epcc_reference_team`).
+pub fn omp_team_reference(threads: usize, n: u64, len: u32, turns: bool) -> Result<Duration, String> {
+    let per = per_thread_delays(n, threads, turns);
+    let took = omp::reference_team(threads, per, len, turns).map_err(|e| e.to_string())?;
+    Ok(scale_reference(took, n, per, threads, turns))
+}
+
+/// Measures `c` with the C OpenMP runtime this process loaded, or says why not.
+pub fn measure_omp(m: &Method, c: Construct) -> Measured {
     let multiple = if shared_out(c) { m.threads as u64 } else { 1 };
-    let reference = ref_per_delay * critical_path_delays(c, m.threads) as f64;
-    let len = m.delay_len;
+    let critical = critical_path_delays(c, m.threads);
+    let (len, turns) = (m.delay_len, serialised(c));
+    measure_with_retry(critical, || {
+        time_reps(
+            m,
+            multiple,
+            critical,
+            |reps| omp::try_run(c, m.threads, reps, len).map_err(|e| e.to_string()),
+            |n| omp_team_reference(m.threads, n, len, turns),
+        )
+    })
+    .0
+}
+
+/// Measures `c` with phalanx on `team`.
+pub fn measure_phalanx(m: &Method, team: &Team, c: Construct) -> Measured {
+    let multiple = if shared_out(c) { m.threads as u64 } else { 1 };
+    let critical = critical_path_delays(c, m.threads);
+    let (len, turns) = (m.delay_len, serialised(c));
     let kernel = |reps: u64| phalanx_kernel(team, c, reps, len);
     // The first call says whether the construct exists on the phalanx side.
     match kernel(multiple) {
         None => Measured::NotApplicable,
         Some(Err(e)) => Measured::Failed(e),
-        Some(Ok(_)) => match time_reps(m, multiple, |reps| kernel(reps).expect("checked above")) {
-            Ok(t) => overhead(&t, reference),
-            Err(e) => Measured::Failed(e),
-        },
+        Some(Ok(_)) => {
+            measure_with_retry(critical, || {
+                time_reps(
+                    m,
+                    multiple,
+                    critical,
+                    |reps| kernel(reps).expect("checked above"),
+                    |n| phalanx_team_reference(team, n, len, turns),
+                )
+            })
+            .0
+        }
     }
 }
 

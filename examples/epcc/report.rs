@@ -1,24 +1,36 @@
 //! Output: the text table, markdown, JSON, the targets check, and the
-//! line format the libgomp child process prints for its parent.
+//! line format a C OpenMP child process (libgomp or libomp) prints for its
+//! parent.
 
 use crate::measure::Measured;
 use phalanx_omp_baseline::Construct;
 
-/// One construct, both sides.
+/// One construct, every side.
 pub struct Row {
     pub construct: Construct,
     pub phalanx: Measured,
     pub libgomp: Measured,
+    pub libomp: Measured,
+}
+
+/// phalanx / `c` medians, when both exist and `c`'s is positive (an
+/// overhead at or below the noise floor has no meaningful ratio).
+fn ratio_of(p: &Measured, c: &Measured) -> Option<f64> {
+    match (p.median(), c.median()) {
+        (Some(p), Some(c)) if c > 0.0 => Some(p / c),
+        _ => None,
+    }
 }
 
 impl Row {
-    /// phalanx / libgomp medians, when both exist and libgomp's is positive
-    /// (an overhead at or below the noise floor has no meaningful ratio).
+    /// phalanx / libgomp.
     pub fn ratio(&self) -> Option<f64> {
-        match (self.phalanx.median(), self.libgomp.median()) {
-            (Some(p), Some(l)) if l > 0.0 => Some(p / l),
-            _ => None,
-        }
+        ratio_of(&self.phalanx, &self.libgomp)
+    }
+
+    /// phalanx / libomp.
+    pub fn ratio_libomp(&self) -> Option<f64> {
+        ratio_of(&self.phalanx, &self.libomp)
     }
 }
 
@@ -29,12 +41,20 @@ pub struct Context {
     pub omp_policy: String,
 }
 
+/// The text a table cell shows for an unreliable measurement.
+pub const UNRELIABLE: &str = "unreliable (reference > time)";
+
 fn cell(m: &Measured) -> (String, String) {
     match m {
         Measured::NotApplicable => ("n/a".into(), String::new()),
+        Measured::Skipped(why) => ("skipped".into(), why.chars().take(40).collect()),
         Measured::Failed(e) => ("error".into(), e.chars().take(40).collect()),
-        Measured::Overhead { median, min, max, sd } => {
-            (format!("{median:.3}"), format!("[{min:.3}, {max:.3}] sd {sd:.3}"))
+        Measured::Unreliable { time, reference } => {
+            (UNRELIABLE.into(), format!("time {time:.3}, delays alone {reference:.3} (re-measured)"))
+        }
+        Measured::Overhead { median, min, max, sd, reference } => {
+            let r = if reference.is_finite() { format!(" ref {reference:.4}") } else { String::new() };
+            (format!("{median:.3}"), format!("[{min:.3}, {max:.3}] sd {sd:.3}{r}"))
         }
     }
 }
@@ -46,20 +66,26 @@ fn ratio_text(r: Option<f64>) -> String {
 /// The plain-text table.
 pub fn text_table(rows: &[Row]) -> String {
     let mut s = format!(
-        "{:<14} {:>10} {:<30} {:>10} {:<30} {:>7}\n",
-        "construct", "phalanx us", "  [min, max] sd", "libgomp us", "  [min, max] sd", "ratio"
+        "{:<14} {:>10} {:>10} {:>10} {:>8} {:>8}  {:<38} {:<38} {:<38}\n",
+        "construct",
+        "phalanx us",
+        "libgomp us",
+        "libomp us",
+        "/gomp",
+        "/libomp",
+        "phalanx [min, max] sd ref/delay",
+        "libgomp [min, max] sd ref/delay",
+        "libomp [min, max] sd ref/delay"
     );
     for r in rows {
         let (pm, pr) = cell(&r.phalanx);
-        let (lm, lr) = cell(&r.libgomp);
+        let (gm, gr) = cell(&r.libgomp);
+        let (lm, lr) = cell(&r.libomp);
         s += &format!(
-            "{:<14} {:>10} {:<30} {:>10} {:<30} {:>7}\n",
+            "{:<14} {pm:>10} {gm:>10} {lm:>10} {:>8} {:>8}  {pr:<38} {gr:<38} {lr:<38}\n",
             r.construct.to_string(),
-            pm,
-            format!("  {pr}"),
-            lm,
-            format!("  {lr}"),
-            ratio_text(r.ratio())
+            ratio_text(r.ratio()),
+            ratio_text(r.ratio_libomp()),
         );
     }
     s
@@ -68,13 +94,20 @@ pub fn text_table(rows: &[Row]) -> String {
 /// The markdown table (for BENCHMARKS.md).
 pub fn markdown_table(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| construct | phalanx µs (median) | phalanx [min, max] | libgomp µs (median) | libgomp [min, max] | ratio |\n\
-         |---|---:|---|---:|---|---:|\n",
+        "| construct | phalanx µs | libgomp µs | libomp µs | phalanx / libgomp | phalanx / libomp | \
+         phalanx [min, max] sd, ref µs/delay | libgomp [min, max] sd, ref | libomp [min, max] sd, ref |\n\
+         |---|---:|---:|---:|---:|---:|---|---|---|\n",
     );
     for r in rows {
         let (pm, pr) = cell(&r.phalanx);
-        let (lm, lr) = cell(&r.libgomp);
-        s += &format!("| {} | {pm} | {pr} | {lm} | {lr} | {} |\n", r.construct, ratio_text(r.ratio()));
+        let (gm, gr) = cell(&r.libgomp);
+        let (lm, lr) = cell(&r.libomp);
+        s += &format!(
+            "| {} | {pm} | {gm} | {lm} | {} | {} | {pr} | {gr} | {lr} |\n",
+            r.construct,
+            ratio_text(r.ratio()),
+            ratio_text(r.ratio_libomp())
+        );
     }
     s
 }
@@ -107,17 +140,39 @@ fn bounds(m: &Measured) -> (Option<f64>, Option<f64>, Option<f64>) {
     }
 }
 
-/// One JSON array; extra fields after the documented seven give the spread.
+/// A side's status word for JSON: `ok`, `unreliable`, `skipped`, `failed`, `n/a`.
+fn status(m: &Measured) -> &'static str {
+    match m {
+        Measured::Overhead { .. } => "ok",
+        Measured::Unreliable { .. } => "unreliable",
+        Measured::Skipped(_) => "skipped",
+        Measured::Failed(_) => "failed",
+        Measured::NotApplicable => "n/a",
+    }
+}
+
+fn side_json(name: &str, m: &Measured) -> String {
+    let (min, max, sd) = bounds(m);
+    format!(
+        "\"{name}_min_us\":{},\"{name}_max_us\":{},\"{name}_sd_us\":{},\"{name}_ref_us_per_delay\":{},\
+         \"{name}_status\":{}",
+        json_num(min),
+        json_num(max),
+        json_num(sd),
+        json_num(m.reference()),
+        json_str(status(m))
+    )
+}
+
+/// One JSON array; extra fields after the documented seven give libomp,
+/// the spread, the references and each side's status.
 pub fn json(rows: &[Row], cx: &Context) -> String {
     let items: Vec<String> = rows
         .iter()
         .map(|r| {
-            let (pmin, pmax, psd) = bounds(&r.phalanx);
-            let (lmin, lmax, lsd) = bounds(&r.libgomp);
             format!(
                 "{{\"construct\":{},\"threads\":{},\"phalanx_us\":{},\"libgomp_us\":{},\"ratio\":{},\
-                 \"phalanx_policy\":{},\"omp_wait_policy\":{},\"phalanx_min_us\":{},\"phalanx_max_us\":{},\
-                 \"phalanx_sd_us\":{},\"libgomp_min_us\":{},\"libgomp_max_us\":{},\"libgomp_sd_us\":{}}}",
+                 \"phalanx_policy\":{},\"omp_wait_policy\":{},\"libomp_us\":{},\"ratio_libomp\":{},{},{},{}}}",
                 json_str(&r.construct.to_string()),
                 cx.threads,
                 json_num(r.phalanx.median()),
@@ -125,16 +180,33 @@ pub fn json(rows: &[Row], cx: &Context) -> String {
                 json_num(r.ratio()),
                 json_str(&cx.phalanx_policy),
                 json_str(&cx.omp_policy),
-                json_num(pmin),
-                json_num(pmax),
-                json_num(psd),
-                json_num(lmin),
-                json_num(lmax),
-                json_num(lsd),
+                json_num(r.libomp.median()),
+                json_num(r.ratio_libomp()),
+                side_json("phalanx", &r.phalanx),
+                side_json("libgomp", &r.libgomp),
+                side_json("libomp", &r.libomp),
             )
         })
         .collect();
     format!("[\n  {}\n]\n", items.join(",\n  "))
+}
+
+/// One line per side: its reference per delay over the rows (median, and
+/// the range over rows), so a reader can see both sides' delays cost the same.
+pub fn reference_line(name: &str, side: impl Iterator<Item = Option<f64>>) -> String {
+    let mut v: Vec<f64> = side.flatten().collect();
+    if v.is_empty() {
+        return format!("{name}: no reference measured");
+    }
+    v.sort_by(f64::total_cmp);
+    format!(
+        "{name}: reference (delay alone, interleaved with its construct runs) {:.4} us per delay, \
+         median over {} rows [{:.4}, {:.4}]",
+        v[v.len() / 2],
+        v.len(),
+        v[0],
+        v[v.len() - 1]
+    )
 }
 
 /// The issue's targets: ratio <= 0.5 for these five at the default policy,
@@ -171,47 +243,58 @@ pub fn targets(rows: &[Row], oversubscribed: bool, default_policies: bool) -> St
 }
 
 /// The child's stdout, one line per item, tab-separated:
-/// `ref <µs per delay>`, `row <construct> <median> <min> <max> <sd>`,
-/// `fail <construct> <message>`. Rust's `f64` `Display` round-trips.
-pub fn child_lines(reference: f64, rows: &[(Construct, Measured)]) -> String {
-    let mut s = format!("ref\t{reference}\n");
+/// `runtime <library path>`, `row <construct> <median> <min> <max> <sd> <ref>`,
+/// `unreliable <construct> <time> <reference>`, `fail <construct> <message>`.
+/// Rust's `f64` `Display` round-trips (NaN included).
+pub fn child_lines(runtime: &str, rows: &[(Construct, Measured)]) -> String {
+    let mut s = format!("runtime\t{}\n", runtime.replace(['\t', '\n'], " "));
     for (c, m) in rows {
         match m {
-            Measured::Overhead { median, min, max, sd } => s += &format!("row\t{c}\t{median}\t{min}\t{max}\t{sd}\n"),
-            Measured::Failed(e) => s += &format!("fail\t{c}\t{}\n", e.replace(['\t', '\n'], " ")),
+            Measured::Overhead { median, min, max, sd, reference } => {
+                s += &format!("row\t{c}\t{median}\t{min}\t{max}\t{sd}\t{reference}\n")
+            }
+            Measured::Unreliable { time, reference } => s += &format!("unreliable\t{c}\t{time}\t{reference}\n"),
+            Measured::Failed(e) | Measured::Skipped(e) => {
+                s += &format!("fail\t{c}\t{}\n", e.replace(['\t', '\n'], " "))
+            }
             Measured::NotApplicable => s += &format!("fail\t{c}\tnot applicable\n"),
         }
     }
     s
 }
 
-/// Parses [`child_lines`] output back, for `constructs`. Errors say which
-/// line is malformed.
-pub fn parse_child(out: &str, constructs: &[Construct]) -> Result<(f64, Vec<Measured>), String> {
-    let mut reference = None;
+/// Parses [`child_lines`] output back, for `constructs`: the runtime the
+/// child loaded and its rows. Errors say which line is malformed.
+pub fn parse_child(out: &str, constructs: &[Construct]) -> Result<(String, Vec<Measured>), String> {
+    let mut runtime = None;
     let mut got: Vec<Measured> =
         constructs.iter().map(|_| Measured::Failed("missing from child output".into())).collect();
     let num = |s: &str, line: &str| s.parse::<f64>().map_err(|_| format!("bad number {s:?} in child line {line:?}"));
     for line in out.lines().filter(|l| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split('\t').collect();
-        let slot = |name: &str| constructs.iter().position(|c| c.to_string() == name);
+        let slot = |name: &str| {
+            constructs
+                .iter()
+                .position(|c| c.to_string() == name)
+                .ok_or_else(|| format!("unknown construct in child line {line:?}"))
+        };
         match f.as_slice() {
-            ["ref", v] => reference = Some(num(v, line)?),
-            ["row", name, med, min, max, sd] => {
-                let i = slot(name).ok_or_else(|| format!("unknown construct in child line {line:?}"))?;
-                got[i] = Measured::Overhead {
+            ["runtime", path] => runtime = Some((*path).to_string()),
+            ["row", name, med, min, max, sd, reference] => {
+                got[slot(name)?] = Measured::Overhead {
                     median: num(med, line)?,
                     min: num(min, line)?,
                     max: num(max, line)?,
                     sd: num(sd, line)?,
+                    reference: num(reference, line)?,
                 };
             }
-            ["fail", name, msg] => {
-                let i = slot(name).ok_or_else(|| format!("unknown construct in child line {line:?}"))?;
-                got[i] = Measured::Failed((*msg).to_string());
+            ["unreliable", name, time, reference] => {
+                got[slot(name)?] = Measured::Unreliable { time: num(time, line)?, reference: num(reference, line)? };
             }
+            ["fail", name, msg] => got[slot(name)?] = Measured::Failed((*msg).to_string()),
             _ => return Err(format!("malformed child line {line:?}")),
         }
     }
-    Ok((reference.ok_or("child printed no reference line")?, got))
+    Ok((runtime.ok_or("child printed no runtime line")?, got))
 }

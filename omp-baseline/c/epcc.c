@@ -84,6 +84,50 @@ double epcc_reference(long inner_reps, int delay_len) {
     return omp_get_wtime() - start;
 }
 
+/* The reference on the team that runs the kernels. With `turns` == 0 every
+ * thread of `threads` runs `inner_reps` delays at the same time, as the
+ * threads of an evenly shared construct do, and the result is the longest
+ * any thread took (each timed from its own start, so a late wake-up does not
+ * count): a thread on a slower CPU counts as it does in the kernel. With
+ * `turns` != 0 the threads take turns in thread order, one at a time between
+ * barriers, as the delays inside a critical section or a single do, and the
+ * result is the sum of the turns. Returns seconds, or EPCC_BAD_ARG /
+ * EPCC_TEAM_SIZE. */
+double epcc_reference_team(int threads, long inner_reps, int delay_len, int turns) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    int team = threads;
+    double longest = 0.0, sum = 0.0;
+#pragma omp parallel num_threads(threads) reduction(max : longest) reduction(+ : sum)
+    {
+        int me = omp_get_thread_num();
+        int n = omp_get_num_threads();
+        if (n != threads) {
+#pragma omp atomic write
+            team = n;
+        }
+        for (int t = 0; t < (turns ? n : 1); t++) {
+            if (!turns || t == me) {
+                double start = omp_get_wtime();
+                for (long r = 0; r < inner_reps; r++) {
+                    epcc_delay(delay_len);
+                }
+                double took = omp_get_wtime() - start;
+                longest = took > longest ? took : longest;
+                sum += took;
+            }
+            if (turns) {
+#pragma omp barrier
+            }
+        }
+    }
+    if (team != threads) {
+        return EPCC_TEAM_SIZE;
+    }
+    return turns ? sum : longest;
+}
+
 /* One repetition: fork a team of `threads`, every thread runs one delay, join. */
 double epcc_parallel(int threads, long inner_reps, int delay_len) {
     if (!epcc_prepare(threads, inner_reps)) {

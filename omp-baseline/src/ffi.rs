@@ -71,6 +71,12 @@ mod sys {
         pub(super) fn epcc_runtime_name() -> *const c_char;
         pub(super) fn epcc_max_threads() -> c_int;
         pub(super) fn epcc_reference(inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_reference_team(
+            threads: c_int,
+            inner_reps: c_long,
+            delay_len: c_int,
+            turns: c_int,
+        ) -> c_double;
         pub(super) fn epcc_parallel(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_for(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_parallel_for(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
@@ -160,6 +166,22 @@ pub(crate) fn reference(args: Args) -> Option<f64> {
 #[cfg(omp_missing)]
 pub(crate) fn reference(_args: Args) -> Option<f64> {
     None
+}
+
+/// The team reference (`epcc_reference_team`): its raw return value
+/// (seconds or an error code).
+#[cfg(not(omp_missing))]
+pub(crate) fn reference_team(args: Args, turns: bool) -> Result<f64, OmpError> {
+    let r = c_reps(args.inner_reps)?;
+    // SAFETY: plain integers, range-checked by Args::check (threads >= 1,
+    // reps >= 0); the function runs one parallel region to completion and
+    // keeps nothing.
+    Ok(unsafe { sys::epcc_reference_team(args.threads, r, args.delay_len, i32::from(turns)) })
+}
+
+#[cfg(omp_missing)]
+pub(crate) fn reference_team(_args: Args, _turns: bool) -> Result<f64, OmpError> {
+    Err(OmpError::Unavailable)
 }
 
 #[cfg(not(omp_missing))]

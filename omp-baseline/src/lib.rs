@@ -28,6 +28,7 @@
 
 mod construct;
 mod ffi;
+pub mod libomp;
 
 pub use construct::{Construct, ScheduleKind};
 
@@ -136,6 +137,20 @@ pub fn reference(inner_reps: u64, delay_len: u32) -> Option<Duration> {
     let args = ffi::Args::check(1, inner_reps, delay_len).unwrap_or_else(|e| panic!("reference: {e}"));
     let secs = ffi::reference(args)?;
     Some(Duration::from_secs_f64(secs.max(0.0)))
+}
+
+/// The reference on a team of `threads`, as the kernels' delays run
+/// (`epcc_reference_team`): with `turns == false` every thread runs
+/// `inner_reps` delays at the same time and the result is the longest any
+/// thread took, each timed from its own start (an evenly shared construct);
+/// with `turns == true` the threads run theirs one after another between
+/// barriers and the result is the sum of the turns (`critical`, `single`).
+pub fn reference_team(threads: usize, inner_reps: u64, delay_len: u32, turns: bool) -> Result<Duration, OmpError> {
+    let args = ffi::Args::check(threads, inner_reps, delay_len)?;
+    let _serial = RUN_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let secs = ffi::reference_team(args, turns)?;
+    // The reference is one parallel region: a team-size error names PARALLEL.
+    seconds_to_duration(Construct::Parallel, threads, secs)
 }
 
 /// The kernels' delay body: `len` additions to a volatile `double`, so the loop

@@ -80,3 +80,16 @@ fn delay_runs_with_or_without_openmp() {
     let unavailable = omp::run(Construct::Parallel, 2, 1, 1).is_none();
     assert_eq!(unavailable, !omp::available());
 }
+
+#[test]
+fn the_team_reference_runs_at_once_and_in_turns() {
+    if skip("the_team_reference_runs_at_once_and_in_turns") {
+        return;
+    }
+    let _guard = watchdog(60, "the_team_reference_runs_at_once_and_in_turns");
+    for turns in [false, true] {
+        let t = omp::reference_team(2, 100, 10, turns).expect("two threads are allowed");
+        assert!(t > Duration::ZERO, "turns {turns}: {t:?}");
+    }
+    assert!(matches!(omp::reference_team(0, 1, 1, false), Err(OmpError::InvalidArgument { .. })));
+}
