@@ -55,6 +55,10 @@ pub fn all_constructs() -> Vec<Construct> {
         Construct::MasterTask,
         Construct::ParallelTask,
         Construct::TaskWait,
+        Construct::ConditionalTask,
+        Construct::TaskBarrier,
+        Construct::ParallelTaskDeps,
+        Construct::MasterTaskDeps,
         Construct::Schedule { kind: ScheduleKind::Static, chunk: 0 },
     ];
     for kind in [ScheduleKind::Static, ScheduleKind::Dynamic, ScheduleKind::Guided] {

@@ -2,6 +2,7 @@
 //! repetitions, reference subtraction; and the phalanx side of every construct.
 
 use crossbeam_utils::CachePadded;
+use phalanx::tasks::{DepKey, Depend};
 use phalanx::{Schedule, Team};
 use phalanx_omp_baseline::{self as omp, Construct, ScheduleKind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -453,7 +454,13 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
         // Tasks, as `epcc_master_task`, `epcc_parallel_task`, `epcc_task_wait`:
         // one region for every repetition, each task one delay plus a count
         // on the slot of the thread that ran it, checked after the region.
-        Construct::MasterTask | Construct::ParallelTask | Construct::TaskWait => {
+        Construct::MasterTask
+        | Construct::ParallelTask
+        | Construct::TaskWait
+        | Construct::ConditionalTask
+        | Construct::TaskBarrier
+        | Construct::ParallelTaskDeps
+        | Construct::MasterTaskDeps => {
             let slots = TaskSlots::new(n);
             let body = |ctx: &phalanx::Ctx<'_>| slots.ran(ctx.thread_num(), len);
             match c {
@@ -474,11 +481,39 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
                     }
                 }),
                 // Every thread creates one task and waits for it.
-                _ => team.parallel(|ctx| {
+                Construct::TaskWait => team.parallel(|ctx| {
                     for _ in 0..reps {
                         ctx.task(body);
                         ctx.taskwait();
                     }
+                }),
+                // `task if(0)`: run at once by its creator.
+                Construct::ConditionalTask => team.parallel(|ctx| {
+                    for _ in 0..reps {
+                        ctx.task_if(false, body);
+                    }
+                }),
+                // A task, then a barrier (which runs it if nobody did).
+                Construct::TaskBarrier => team.parallel(|ctx| {
+                    for _ in 0..reps {
+                        ctx.task(body);
+                        ctx.barrier();
+                    }
+                }),
+                // A chain per thread: each task `inout` on the thread's slot.
+                Construct::ParallelTaskDeps => team.parallel(|ctx| {
+                    let key = [Depend::InOut(DepKey::Id(ctx.thread_num() as u64))];
+                    for _ in 0..reps {
+                        ctx.task_depend(&key, body);
+                    }
+                }),
+                // `threads` chains, all created by the master.
+                _ => team.parallel(|ctx| {
+                    ctx.master(|| {
+                        for k in 0..reps * n as u64 {
+                            ctx.task_depend(&[Depend::InOut(DepKey::Id(k % n as u64))], body);
+                        }
+                    });
                 }),
             }
             let elapsed = start.elapsed();

@@ -467,3 +467,85 @@ double epcc_task_wait(int threads, long inner_reps, int delay_len) {
     double elapsed = omp_get_wtime() - start;
     return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
 }
+
+/* One repetition: every thread creates one undeferred task (`if(0)`, EPCC's
+ * CONDITIONAL TASK), which it runs at once. */
+double epcc_conditional_task(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp task firstprivate(delay_len) if (0)
+            epcc_task_body(delay_len);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: every thread creates one task, then a barrier (EPCC's TASK
+ * BARRIER): the tasks complete at the barrier. */
+double epcc_task_barrier(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp task firstprivate(delay_len)
+            epcc_task_body(delay_len);
+#pragma omp barrier
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* Dependence slots, one cache-line stride apart, named by `depend` only. */
+static char epcc_dep_slots[EPCC_MAX_TASK_THREADS * EPCC_SLOT_STRIDE * 8];
+
+/* One repetition: every thread creates one task with `depend(inout)` on its
+ * own slot, so each thread's tasks form one chain. */
+double epcc_parallel_task_deps(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        char *slot = &epcc_dep_slots[omp_get_thread_num() * EPCC_SLOT_STRIDE * 8];
+        (void)slot; /* named by `depend` only (gcc counts that as no use) */
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp task firstprivate(delay_len) depend(inout : slot[0])
+            epcc_task_body(delay_len);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: the master creates `threads` tasks, task k with
+ * `depend(inout)` on slot k % threads: `threads` chains the team runs. */
+double epcc_master_task_deps(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    long tasks = inner_reps * threads;
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp master
+        for (long k = 0; k < tasks; k++) {
+            char *slot = &epcc_dep_slots[(k % threads) * EPCC_SLOT_STRIDE * 8];
+            (void)slot; /* named by `depend` only */
+#pragma omp task firstprivate(delay_len) depend(inout : slot[0])
+            epcc_task_body(delay_len);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == tasks ? elapsed : EPCC_WRONG_SUM;
+}

@@ -56,6 +56,10 @@ impl ScheduleKind {
 /// | `MasterTask` | the master creates `threads` tasks (one delay each), all threads run them | `epcc_master_task` |
 /// | `ParallelTask` | every thread creates one task | `epcc_parallel_task` |
 /// | `TaskWait` | every thread creates one task, then `taskwait` | `epcc_task_wait` |
+/// | `ConditionalTask` | every thread creates one task with `if(0)` (undeferred) | `epcc_conditional_task` |
+/// | `TaskBarrier` | every thread creates one task, then `barrier` | `epcc_task_barrier` |
+/// | `ParallelTaskDeps` | every thread creates one task with `depend(inout)` on its own slot (one chain per thread) | `epcc_parallel_task_deps` |
+/// | `MasterTaskDeps` | the master creates `threads` tasks, task `k` with `depend(inout)` on slot `k % threads` (`threads` chains) | `epcc_master_task_deps` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Construct {
     /// `#pragma omp parallel`.
@@ -90,12 +94,20 @@ pub enum Construct {
     ParallelTask,
     /// A task and a `taskwait`, on every thread.
     TaskWait,
+    /// An undeferred task (`if(0)`), on every thread.
+    ConditionalTask,
+    /// A task and a `barrier`, on every thread.
+    TaskBarrier,
+    /// A task with `depend(inout)` on the thread's own slot, on every thread.
+    ParallelTaskDeps,
+    /// Tasks with `depend(inout)` on `threads` slots, created by the master.
+    MasterTaskDeps,
 }
 
 impl Construct {
     /// Every construct EPCC's syncbench and taskbench measure, plus the three
     /// schedules with chunk 1 (EPCC's schedbench sweeps the chunk).
-    pub const ALL: [Construct; 15] = [
+    pub const ALL: [Construct; 19] = [
         Construct::Parallel,
         Construct::For,
         Construct::ParallelFor,
@@ -111,6 +123,10 @@ impl Construct {
         Construct::MasterTask,
         Construct::ParallelTask,
         Construct::TaskWait,
+        Construct::ConditionalTask,
+        Construct::TaskBarrier,
+        Construct::ParallelTaskDeps,
+        Construct::MasterTaskDeps,
     ];
 
     /// EPCC's name for the construct: `PARALLEL`, `FOR`, `PARALLEL FOR`,
@@ -132,13 +148,26 @@ impl Construct {
             Construct::MasterTask => "MASTER TASK",
             Construct::ParallelTask => "PARALLEL TASK",
             Construct::TaskWait => "TASK WAIT",
+            Construct::ConditionalTask => "CONDITIONAL TASK",
+            Construct::TaskBarrier => "TASK BARRIER",
+            Construct::ParallelTaskDeps => "PARALLEL TASK DEPS",
+            Construct::MasterTaskDeps => "MASTER TASK DEPS",
         }
     }
 
     /// Whether one repetition is a task construct (these kernels accept at
     /// most 256 threads).
     pub fn is_task(&self) -> bool {
-        matches!(self, Construct::MasterTask | Construct::ParallelTask | Construct::TaskWait)
+        matches!(
+            self,
+            Construct::MasterTask
+                | Construct::ParallelTask
+                | Construct::TaskWait
+                | Construct::ConditionalTask
+                | Construct::TaskBarrier
+                | Construct::ParallelTaskDeps
+                | Construct::MasterTaskDeps
+        )
     }
 
     /// How many delays one repetition runs in total across the team: what to

@@ -96,6 +96,10 @@ mod sys {
         pub(super) fn epcc_master_task(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_parallel_task(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_task_wait(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_conditional_task(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_task_barrier(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_parallel_task_deps(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_master_task_deps(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
     }
 }
 
@@ -143,6 +147,10 @@ pub(crate) fn run(construct: Construct, args: Args) -> Result<f64, OmpError> {
             Construct::MasterTask => sys::epcc_master_task(t, r, d),
             Construct::ParallelTask => sys::epcc_parallel_task(t, r, d),
             Construct::TaskWait => sys::epcc_task_wait(t, r, d),
+            Construct::ConditionalTask => sys::epcc_conditional_task(t, r, d),
+            Construct::TaskBarrier => sys::epcc_task_barrier(t, r, d),
+            Construct::ParallelTaskDeps => sys::epcc_parallel_task_deps(t, r, d),
+            Construct::MasterTaskDeps => sys::epcc_master_task_deps(t, r, d),
         }
     };
     Ok(secs)
