@@ -18,5 +18,6 @@ run npb_is -- --class S
 [[ -f examples/fib_tasks.rs ]] && run fib_tasks -- --n 24
 run region_overhead -- --quick
 run task_spread -- --quick
+run task_suite -- --quick
 run epcc -- --quick
 echo "examples.sh: all examples passed their own checks"
