@@ -5,6 +5,7 @@
 //! one function and one row in [`SITES`].
 
 use crate::fault_kit::{Fault, Ledger, Outcome, SplitMix64, Tally};
+use phalanx::tasks::{DepKey, Depend, Grain};
 use phalanx::{Ctx, MasterWorkerError, RegionError, Schedule, TaskQueue, Team};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, AtomicU8, AtomicUsize, Ordering};
@@ -63,6 +64,9 @@ pub const SITES: &[Site] = &[
     Site { name: "queue-consumer", min_threads: 1, run: queue_consumer },
     Site { name: "queue-producer", min_threads: 1, run: queue_producer },
     Site { name: "task-body", min_threads: 1, run: task_body },
+    Site { name: "task-depend", min_threads: 1, run: task_depend },
+    Site { name: "taskloop-chunk", min_threads: 1, run: taskloop_chunk },
+    Site { name: "task-in-barrier-wait", min_threads: 2, run: task_in_barrier_wait },
     Site { name: "master-worker", min_threads: 1, run: master_worker },
     Site { name: "diverge-barrier", min_threads: 2, run: diverge_barrier },
     Site { name: "diverge-for_each", min_threads: 2, run: diverge_loop },
@@ -330,6 +334,115 @@ fn task_body(p: &mut Plan<'_>) -> Run {
             1 => ctx.taskwait(),
             _ => ctx.barrier(),
         }
+    });
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally: ledger.tally(k) }
+}
+
+/// Thread `c` creates `k` tasks with random dependences (up to three of
+/// four keys, `in` or `inout`), and task `bad` panics. Its dependents,
+/// transitively (the later tasks it conflicts with, and theirs), must not
+/// run: they are recorded here as `Remained` (a skipped task that ran shows
+/// up as duplicated) and must match the team's skipped count; every other
+/// task runs exactly once.
+fn task_depend(p: &mut Plan<'_>) -> Run {
+    let n = p.team.num_threads();
+    let (c, k) = (p.rng.index(n), p.rng.range(1, 16));
+    let bad = p.rng.index(k);
+    let spec: Vec<Vec<(u64, bool)>> =
+        (0..k).map(|_| (0..p.rng.index(4)).map(|_| (p.rng.below(4), p.rng.one_in(2))).collect()).collect();
+    p.describe(format!("creator={c} tasks={k} fault_task={bad} deps={spec:?}"));
+    // The tasks that depend on `bad`, transitively.
+    let conflict =
+        |i: usize, j: usize| spec[i].iter().any(|&(a, wi)| spec[j].iter().any(|&(b, wj)| a == b && (wi || wj)));
+    let mut skipped = vec![false; k];
+    for j in bad + 1..k {
+        skipped[j] = conflict(bad, j) || (bad + 1..j).any(|i| skipped[i] && conflict(i, j));
+    }
+    let before = p.team.skipped_tasks();
+    let (ledger, fault) = (Ledger::new(k), Fault::default());
+    let (ledger_ref, fault_ref, spec_ref) = (&ledger, &fault, &spec);
+    let result = p.team.try_parallel(|ctx| {
+        if ctx.thread_num() == c {
+            for (id, items) in spec_ref.iter().enumerate() {
+                let deps: Vec<Depend> = items
+                    .iter()
+                    .map(|&(key, w)| if w { Depend::InOut(DepKey::Id(key)) } else { Depend::In(DepKey::Id(key)) })
+                    .collect();
+                ctx.task_depend(&deps, move |ctx| {
+                    let held = ledger_ref.hold(id);
+                    if id == bad {
+                        fault_ref.fire(ctx.thread_num(), "task with dependents");
+                    }
+                    held.ran();
+                });
+            }
+        }
+    });
+    let expected_skips = skipped.iter().filter(|&&s| s).count();
+    for (id, _) in skipped.iter().enumerate().filter(|(_, &s)| s) {
+        ledger.record(id, Outcome::Remained);
+    }
+    let mut tally = ledger.tally(k);
+    // A skip the team did not count (or counted twice) is an item unaccounted for.
+    tally.lost += (p.team.skipped_tasks() - before).abs_diff(expected_skips);
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally }
+}
+
+/// Whoever runs iteration `f` of a taskloop (grouped or `nogroup`, any
+/// grain) panics; no iteration runs twice (the failed piece stops).
+fn taskloop_chunk(p: &mut Plan<'_>) -> Run {
+    let n = p.team.num_threads();
+    let (c, len, nogroup) = (p.rng.index(n), p.rng.range(1, 200), p.rng.one_in(2));
+    let g = p.rng.range(1, 20);
+    let grain = *p.rng.pick(&[Grain::Auto, Grain::Size(g), Grain::Tasks(g)]);
+    let f = p.rng.index(len);
+    p.describe(format!("creator={c} len={len} grain={grain:?} nogroup={nogroup} fault_iteration={f}"));
+    let hits = counters(len);
+    let fault = Fault::default();
+    let (hits_ref, fault_ref) = (&hits, &fault);
+    let result = p.team.try_parallel(|ctx| {
+        if ctx.thread_num() == c {
+            let body = move |i: usize| {
+                // Relaxed: read after the region joined.
+                hits_ref[i].fetch_add(1, Ordering::Relaxed);
+                if i == f {
+                    fault_ref.fire(team_thread(), "taskloop piece");
+                }
+            };
+            if nogroup {
+                ctx.taskloop_nogroup(0..len, grain, body);
+            } else {
+                ctx.taskloop(0..len, grain, body);
+            }
+        }
+    });
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally: duplicates(&hits) }
+}
+
+/// The team thread number of the calling thread, for bodies that get no
+/// `Ctx` (a taskloop's): workers are named `phalanx-<tid>`, and the master is
+/// the test's own thread.
+fn team_thread() -> usize {
+    let me = std::thread::current();
+    me.name().and_then(|n| n.strip_prefix("phalanx-")).and_then(|t| t.parse().ok()).unwrap_or(0)
+}
+
+/// The master creates `k` tasks after the others reached a barrier, so they
+/// run them from inside their barrier wait; task `bad` panics there. The
+/// barrier must release everyone, the region fail naming the thread that
+/// ran it, and every other task run exactly once.
+fn task_in_barrier_wait(p: &mut Plan<'_>) -> Run {
+    let (k, mode) = (p.rng.range(1, 16), p.rng.index(3));
+    let bad = p.rng.index(k);
+    p.describe(format!("tasks={k} fault_task={bad} dawdle={mode}"));
+    let (ledger, fault) = (Ledger::new(k), Fault::default());
+    let (ledger_ref, fault_ref) = (&ledger, &fault);
+    let result = p.team.try_parallel(|ctx| {
+        ctx.master(|| {
+            dawdle(mode);
+            spawn_tasks(ctx, k, bad, ledger_ref, fault_ref);
+        });
+        ctx.barrier();
     });
     Run { result, expect: Expect::Panicked(fault.fired_by()), tally: ledger.tally(k) }
 }
