@@ -2,7 +2,7 @@
 //! `single`, `critical`; the worksharing loops live in `src/worksharing/`.
 
 use super::handoff::Handoff;
-use super::region::{status, Shared, WAITING};
+use super::region::{barrier_number, status, Shared, WAITING};
 use crate::barrier::{Barrier, BarrierError, BreakReason};
 use crate::primitive::AtomicUsize;
 use crate::primitive::{Arc, Mutex, Ordering};
@@ -187,13 +187,14 @@ impl<'a> Ctx<'a> {
         // Every task created before the barrier completes before anyone
         // passes it (README in src/tasks: barriers).
         self.drain_tasks();
-        let k = self.bars.get() + 1;
+        // Wrapping: barrier numbers are compared modulo 2^31 (`barrier_number`).
+        let k = self.bars.get().wrapping_add(1);
         self.bars.set(k);
         let me = &self.shared().slots[self.tid].waiting;
         // SeqCst: the divergence handshake with `Shared::finish`: we publish
         // WAITING then read `join`; a finishing thread adds to `join` then
         // reads our status. One of the two sees the other.
-        me.store(status(self.gen, WAITING | u64::from(k)), Ordering::SeqCst);
+        me.store(status(self.gen, WAITING | barrier_number(k)), Ordering::SeqCst);
         // SeqCst: as above.
         let finished = self.shared().join.word().load(Ordering::SeqCst);
         let result = if finished != self.base {
@@ -210,7 +211,7 @@ impl<'a> Ctx<'a> {
         };
         // Relaxed: a stale WAITING seen by a finishing thread can only name a
         // barrier that thread passed (no break) or one already broken.
-        me.store(status(self.gen, u64::from(k)), Ordering::Relaxed);
+        me.store(status(self.gen, barrier_number(k)), Ordering::Relaxed);
         if let Err(e) = result {
             self.released(e, at);
         }
@@ -345,5 +346,44 @@ fn unit<R: 'static>() -> R {
     match b.downcast::<R>() {
         Ok(v) => *v,
         Err(_) => unreachable!("R is ()"),
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod test {
+    use crate::team::RegionError;
+    use crate::{Team, WaitPolicy};
+
+    /// Barrier counts near and across 2^31 (where the count would reach the
+    /// WAITING bit) and 2^32 (where it wraps): barriers pass without a false
+    /// divergence, and a real one is still found and named, not a hang.
+    #[test]
+    fn barrier_counts_wrap_without_aliasing() {
+        for policy in [WaitPolicy::default(), WaitPolicy::Block] {
+            let team = Team::builder().num_threads(2).wait_policy(policy).build().unwrap();
+            for start in [(1u32 << 31) - 3, u32::MAX - 3] {
+                team.parallel(|ctx| {
+                    ctx.bars.set(start);
+                    for _ in 0..8 {
+                        ctx.barrier();
+                    }
+                });
+                let r = team.try_parallel(|ctx| {
+                    ctx.bars.set(start);
+                    ctx.barrier();
+                    ctx.barrier();
+                    if ctx.thread_num() == 1 {
+                        return; // leaves; thread 0 waits at the next barrier
+                    }
+                    ctx.barrier();
+                });
+                match r {
+                    Err(RegionError::Diverged { left, waiting, .. }) => {
+                        assert_eq!((left, waiting), (1, 0), "start {start:#x}, {policy}")
+                    }
+                    other => panic!("start {start:#x}, {policy}: expected a divergence, got {other:?}"),
+                }
+            }
+        }
     }
 }

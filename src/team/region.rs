@@ -26,6 +26,15 @@ pub(crate) const WAITING: u64 = 1 << 31;
 /// Low 31 bits of a status word: barrier number (1 = first of the region).
 pub(crate) const BARRIER_MASK: u64 = WAITING - 1;
 
+/// The barrier number of a status word: the thread's barrier count modulo
+/// 2^31. Counts wrap; they are only ever compared by difference, and a
+/// waiter's barrier is never more than one ahead of a finished member's count
+/// (README, "Divergence": barrier numbers), so the modulus cannot alias.
+#[inline]
+pub(crate) fn barrier_number(k: u32) -> u64 {
+    u64::from(k) & BARRIER_MASK
+}
+
 /// Pack a status word: generation in the high half, `low` below.
 #[inline]
 pub(crate) fn status(gen: u32, low: u64) -> u64 {
@@ -299,7 +308,10 @@ impl Shared {
             }
             // SeqCst: the other half of the handshake above.
             let s = slot.waiting.load(Ordering::SeqCst);
-            if s >> 32 == u64::from(gen) && s & WAITING != 0 && s & BARRIER_MASK > u64::from(passed) {
+            // Waiting exactly one barrier past our count (modulo 2^31): at
+            // the barrier we never reached.
+            let ahead = (s & BARRIER_MASK).wrapping_sub(barrier_number(passed)) & BARRIER_MASK;
+            if s >> 32 == u64::from(gen) && s & WAITING != 0 && ahead == 1 {
                 // It waits at a barrier we never reached: it can never pass.
                 self.break_barrier(gen, BreakReason::Left { party: Some(tid) });
                 break;
