@@ -5,6 +5,7 @@
 use super::pool::{Header, TaskPtr};
 use crate::primitive::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::team::Ctx;
+use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -62,16 +63,25 @@ pub(crate) struct DepNode {
     /// Some predecessor panicked or was skipped: the body must not run.
     poisoned: AtomicBool,
     state: Mutex<DepState>,
+    /// The task, parked here until `waiting` reaches 0: written once by the
+    /// creator before it drops its registration unit (Release), taken once
+    /// by whoever drops `waiting` to 0 (Acquire) — see `release_one`.
+    task: UnsafeCell<Option<TaskPtr>>,
 }
+
+// SAFETY: `task` is accessed by the creator before its Release decrement of
+// `waiting` and by the one thread whose decrement reaches 0 (Acquire) after
+// it, never concurrently; everything else is atomics or under the mutex.
+unsafe impl Sync for DepNode {}
 
 struct DepState {
     /// The body completed: later siblings need not wait for it.
     done: bool,
     /// ... by panicking or being skipped (its successors are poisoned).
     failed: bool,
-    successors: Vec<Arc<DepNode>>,
-    /// The task, parked here until `waiting` reaches 0.
-    task: Option<TaskPtr>,
+    /// The first successor inline (a chain needs no allocation), then more.
+    first: Option<Arc<DepNode>>,
+    more: Vec<Arc<DepNode>>,
 }
 
 impl DepNode {
@@ -79,7 +89,8 @@ impl DepNode {
         Arc::new(DepNode {
             waiting: AtomicUsize::new(1),
             poisoned: AtomicBool::new(false),
-            state: Mutex::new(DepState { done: false, failed: false, successors: Vec::new(), task: None }),
+            state: Mutex::new(DepState { done: false, failed: false, first: None, more: Vec::new() }),
+            task: UnsafeCell::new(None),
         })
     }
 
@@ -94,9 +105,35 @@ impl DepNode {
         // registration) before the queueing; Acquire, for whoever reaches 0,
         // sees every predecessor's.
         if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
-            Some(self.lock().task.take().expect("a dependent task is parked before its last wait is dropped"))
+            // SAFETY: we dropped the last wait, so the creator's store is
+            // visible (it came before its own, Release, decrement) and nobody
+            // else takes it (see the `Sync` impl).
+            Some(
+                unsafe { &mut *self.task.get() }
+                    .take()
+                    .expect("a dependent task is parked before its last wait is dropped"),
+            )
         } else {
             None
+        }
+    }
+
+    /// Make `node` wait for this task unless it is done already (then poison
+    /// `node` if this one failed).
+    fn add_successor(&self, node: &Arc<DepNode>) {
+        let mut st = self.lock();
+        if !st.done {
+            // Relaxed: under our lock; the creator's own release (AcqRel)
+            // orders it before any decrement that could reach 0.
+            node.waiting.fetch_add(1, Ordering::Relaxed);
+            match st.first {
+                None => st.first = Some(Arc::clone(node)),
+                Some(_) => st.more.push(Arc::clone(node)),
+            }
+        } else if st.failed {
+            // Relaxed: read by the body's wrapper after it was queued, which
+            // the queueing (Release / Acquire on `waiting`) orders.
+            node.poisoned.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -123,14 +160,12 @@ pub(crate) struct DepMap {
 }
 
 impl DepMap {
-    /// Register `node` with `deps`; returns its predecessors (deduplicated).
-    fn register(&mut self, node: &Arc<DepNode>, deps: &[Depend]) -> Vec<Arc<DepNode>> {
-        let mut preds: Vec<Arc<DepNode>> = Vec::new();
-        let mut add = |p: &Arc<DepNode>| {
-            if !Arc::ptr_eq(p, node) && !preds.iter().any(|q| Arc::ptr_eq(q, p)) {
-                preds.push(Arc::clone(p));
-            }
-        };
+    /// Register `node` with `deps`: make it wait for its predecessors. A
+    /// predecessor met twice (through two keys) gets two edges, which count
+    /// and release alike; no predecessor is `node` itself (it enters the
+    /// map only after every key was looked at).
+    fn register(&mut self, node: &Arc<DepNode>, deps: &[Depend]) {
+        let add = |p: &Arc<DepNode>| p.add_successor(node);
         // A key named both as `in` and as a writer counts as a writer.
         for d in deps {
             let writes = d.writes() || deps.iter().any(|e| e.key() == d.key() && e.writes());
@@ -139,7 +174,7 @@ impl DepMap {
                 add(w);
             }
             if writes {
-                k.ins.iter().for_each(&mut add);
+                k.ins.iter().for_each(add);
             }
         }
         for d in deps {
@@ -154,7 +189,6 @@ impl DepMap {
                 k.ins.push(Arc::clone(node));
             }
         }
-        preds
     }
 }
 
@@ -194,7 +228,7 @@ impl<'a> Ctx<'a> {
             return f(self);
         }
         let node = DepNode::new();
-        let preds = {
+        {
             let cur = self.current.get();
             let mut maps = self.deps.borrow_mut();
             let map = match maps.iter().position(|(t, _)| *t == cur) {
@@ -204,20 +238,7 @@ impl<'a> Ctx<'a> {
                     &mut maps.last_mut().expect("just pushed").1
                 }
             };
-            map.register(&node, deps)
-        };
-        for p in &preds {
-            let mut st = p.lock();
-            if !st.done {
-                // Relaxed: under the predecessor's lock; our own release
-                // below (AcqRel) orders it before any decrement reaching 0.
-                node.waiting.fetch_add(1, Ordering::Relaxed);
-                st.successors.push(Arc::clone(&node));
-            } else if st.failed {
-                // Relaxed: read by the body's wrapper after it was queued,
-                // which the queueing (Release / Acquire) orders.
-                node.poisoned.store(true, Ordering::Relaxed);
-            }
+            map.register(&node, deps);
         }
         let mine = Arc::clone(&node);
         let wrapper = move |ctx: &Ctx<'a>| {
@@ -239,7 +260,9 @@ impl<'a> Ctx<'a> {
         // SAFETY: `wrapper` is `'a` (it holds `f: 'a` and an `Arc`), and the
         // region waits for every counted task.
         let t = unsafe { self.new_counted_task(wrapper) };
-        node.lock().task = Some(t);
+        // SAFETY: our registration unit is still held, so nobody takes the
+        // slot before our decrement below publishes it (the `Sync` impl).
+        unsafe { *node.task.get() = Some(t) };
         if let Some(t) = node.release_one() {
             self.queue_task(t);
         }
@@ -258,13 +281,13 @@ struct Done<'c, 'a> {
 impl Drop for Done<'_, '_> {
     fn drop(&mut self) {
         let failed = self.failed || std::thread::panicking();
-        let successors = {
+        let (first, more) = {
             let mut st = self.node.lock();
             st.done = true;
             st.failed = failed;
-            std::mem::take(&mut st.successors)
+            (st.first.take(), std::mem::take(&mut st.more))
         };
-        for s in successors {
+        for s in first.into_iter().chain(more) {
             if failed {
                 // Relaxed: ordered before the successor runs by `release_one`.
                 s.poisoned.store(true, Ordering::Relaxed);
