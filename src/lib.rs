@@ -67,6 +67,13 @@
 //! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
 //! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
 //!
+//! Errors ([`RegionError`], [`MasterWorkerError`], [`BuildError`]) are
+//! `Send + Sync + 'static`, so `?` turns them into a
+//! `Box<dyn Error + Send + Sync>` or an `anyhow::Error`; the panic payload
+//! stays reachable ([`RegionError::into_payload`]). Every `*_timeout` takes
+//! any `Duration`: one too large for an `Instant` (`Duration::MAX`) means no
+//! deadline.
+//!
 //! Loops take `Range<usize>`; a loop over `lo..=hi` step `s` (or negative
 //! indices) is `0..count` with `lo + i * s` in the body. Environment
 //! variables and their errors: [`config`]. Protocols: `src/team/README.md`,
@@ -94,6 +101,7 @@ pub mod worksharing;
 
 pub use config::ConfigError;
 pub use team::{
-    global_team, parallel, wtime, BuildError, Ctx, Feeder, MasterWorkerError, RegionError, Team, TeamBuilder,
+    global_team, parallel, wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team,
+    TeamBuilder,
 };
 pub use worksharing::Schedule;

@@ -19,7 +19,7 @@ mod tree;
 pub use tree::FAN_IN as TREE_FAN_IN;
 
 use crate::primitive::Mutex;
-use crate::wait::{WaitPolicy, WaitStrategy};
+use crate::wait::{deadline_after, WaitPolicy, WaitStrategy};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -387,7 +387,8 @@ impl<W: WaitStrategy> Barrier<W> {
 
     /// Arrive and wait at most `timeout`. If it runs out before every party
     /// arrived, the barrier breaks (`BreakReason::TimedOut`) and every waiter,
-    /// this one included, gets the error. A zero timeout is refused.
+    /// this one included, gets the error. A zero timeout is refused; one too
+    /// large for an `Instant` (`Duration::MAX`) means no deadline.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, BarrierError> {
         self.arrive_timeout(None, timeout)
     }
@@ -401,7 +402,8 @@ impl<W: WaitStrategy> Barrier<W> {
         if let Some(id) = id.filter(|&id| id >= self.parties) {
             return Err(BarrierError::BadPartyId { id, parties: self.parties });
         }
-        self.arrive(id, Some(Deadline { at: Instant::now() + timeout, after: timeout }))
+        // No deadline when `now + timeout` overflows (`Duration::MAX`).
+        self.arrive(id, deadline_after(timeout).map(|at| Deadline { at, after: timeout }))
     }
 
     #[inline]

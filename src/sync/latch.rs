@@ -2,7 +2,7 @@
 //! replaces the seed's `:please_ack` message.
 
 use crate::primitive::{AtomicU32, Ordering};
-use crate::wait::{WaitCell, WaitPolicy, WaitStrategy};
+use crate::wait::{deadline_after, WaitCell, WaitPolicy, WaitStrategy};
 use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -159,9 +159,10 @@ impl<W: WaitStrategy> Latch<W> {
     }
 
     /// Wait at most `timeout`; `true` if the latch opened, `false` on timeout.
-    /// A zero timeout only checks.
+    /// A zero timeout only checks; one too large for an `Instant`
+    /// (`Duration::MAX`) waits without a deadline.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_deadline(Some(Instant::now() + timeout))
+        self.wait_deadline(deadline_after(timeout))
     }
 
     fn wait_deadline(&self, deadline: Option<Instant>) -> bool {

@@ -13,7 +13,8 @@ mod pin;
 mod region;
 
 pub use ctx::Ctx;
-pub use error::{BuildError, RegionError};
+pub(crate) use error::Exclusive;
+pub use error::{BuildError, PanicPayload, RegionError};
 pub use master_worker::{Feeder, MasterWorkerError};
 
 use crate::barrier::BarrierKind;

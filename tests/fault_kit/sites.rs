@@ -381,10 +381,11 @@ fn master_worker(p: &mut Plan<'_>) -> Run {
         },
     );
     let result = result.map_err(|e: MasterWorkerError<usize>| {
-        for id in e.unrun {
+        let (region, unrun) = e.into_parts();
+        for id in unrun {
             ledger.record(id, Outcome::Remained);
         }
-        e.region
+        region
     });
     // Relaxed: the run is over.
     Run { result, expect: Expect::Panicked(fault.fired_by()), tally: ledger.tally(offered.load(Ordering::Relaxed)) }
