@@ -51,6 +51,9 @@
 //! | `schedule(runtime)` | `Schedule::Runtime` (from `OMP_SCHEDULE` or `TeamBuilder::schedule`) |
 //! | `schedule(auto)` | `Schedule::Auto` (= `Static`) |
 //! | `#pragma omp for nowait` | `ctx.for_each_nowait(0..n, schedule, \|i\| ...)` |
+//! | `omp for` writing `y[i] = f(x, i)` | `let out = DisjointSlice::new(&mut y);` outside, then `ctx.for_each_mut(&out, schedule, \|i, yi\| *yi = f(&x, i))` (each element to one thread, no `unsafe`) |
+//! | the same, a chunk or a row at a time | `ctx.for_chunks_mut(&out, schedule, \|first, chunk\| ...)`, `ctx.for_rows_mut(&out, row_len, schedule, \|i, row\| ...)` |
+//! | `#pragma omp parallel for` writing `y[i]` | `team.parallel_for_mut(&mut y, schedule, \|i, yi\| ...)` |
 //! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
 //! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |
 //! | `parallel for reduction(...)` | `team.parallel_reduce(0..n, schedule, identity, fold, combine)` |
@@ -104,4 +107,4 @@ pub use team::{
     global_team, parallel, wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team,
     TeamBuilder,
 };
-pub use worksharing::Schedule;
+pub use worksharing::{DisjointSlice, Schedule};
