@@ -42,7 +42,10 @@
 //! | `single copyprivate(x)` | `let x = ctx.single(\|\| compute());` — every thread gets a clone |
 //! | `#pragma omp single nowait` | `ctx.single_nowait(\|\| ...)` → `Option<R>` |
 //! | `#pragma omp critical` | `ctx.critical(\|\| ...)` (one program-wide lock, as in OpenMP) |
-//! | `#pragma omp critical(name)` | `ctx.critical_named("name", \|\| ...)` |
+//! | `#pragma omp critical(name)` | `ctx.critical_named("name", \|\| ...)` (no global lock per call) |
+//! | `omp_lock_t` + `omp_init_lock` | `let l = sync::Lock::new(());` (or `Lock::new(data)` to hold what it guards; `Lock::with_policy`) |
+//! | `omp_set_lock` / `omp_unset_lock` / `omp_test_lock` | `l.set()` / `l.unset()?` / `l.test()`; or `let g = l.lock();` (a guard, unlocks on drop) |
+//! | `omp_nest_lock_t`, `omp_set_nest_lock` ... | `sync::NestLock`: `set()` → depth, `unset()?` → depth left, `test()` → `Option<depth>` |
 //! | `#pragma omp sections` / `section` | `ctx.sections(&[&\|\| a(), &\|\| b()])` |
 //! | `#pragma omp for schedule(static)` | `ctx.for_each(0..n, Schedule::Static, \|i\| ...)` |
 //! | `schedule(static, 4)` | `Schedule::StaticChunk(4)` |

@@ -29,8 +29,8 @@
 //!   repetitions; ratio = phalanx median / libgomp median.
 //!
 //! The phalanx kernels are written the way a porter would write the C ones
-//! (see `measure.rs`; `LOCK/UNLOCK` uses `std::sync::Mutex`: phalanx has no
-//! lock type). One team, built with `--threads` and `--policy` (default
+//! (see `measure.rs`; `LOCK/UNLOCK` is `phalanx::sync::Lock`'s `set` /
+//! `unset`, waiting under the team's policy). One team, built with `--threads` and `--policy` (default
 //! Hybrid), serves every phalanx measurement; it is dropped before libgomp
 //! runs, and libgomp runs after phalanx, so neither side's spinning idle
 //! threads steal the other's CPU on a small machine.

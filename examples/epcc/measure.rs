@@ -2,10 +2,10 @@
 //! repetitions, reference subtraction; and the phalanx side of every construct.
 
 use crossbeam_utils::CachePadded;
+use phalanx::sync::Lock;
 use phalanx::{Schedule, Team};
 use phalanx_omp_baseline::{self as omp, Construct, ScheduleKind};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// The run's measurement settings (shared by both sides).
@@ -243,12 +243,13 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
             }
         }),
         Construct::Lock => {
-            // omp_lock_t: phalanx has no lock type of its own; a porter takes std's.
-            let lock = Mutex::new(());
+            // omp_lock_t: omp_set_lock / omp_unset_lock, waiting under the team's policy.
+            let lock = Lock::with_policy((), team.wait_policy());
             team.parallel(|_| {
                 for _ in 0..reps / n as u64 {
-                    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    lock.set();
                     omp::delay(len);
+                    lock.unset().expect("this thread holds the lock");
                 }
             });
         }

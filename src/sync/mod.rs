@@ -1,11 +1,15 @@
-//! The master-worker building blocks: [`Gate`], [`Latch`] and [`TaskQueue`].
+//! The master-worker building blocks: [`Gate`], [`Latch`] and [`TaskQueue`];
+//! and OpenMP's locks, [`Lock`] and [`NestLock`] (also behind `critical`).
 //! Each waits through a [`crate::wait::WaitCell`] with a wait policy, and each
 //! is usable without a team. Protocols: `src/sync/README.md`.
 
+pub(crate) mod critical;
 mod gate;
 mod latch;
+pub(crate) mod lock;
 mod queue;
 
 pub use gate::Gate;
 pub use latch::{CountDownError, Latch};
+pub use lock::{Lock, LockGuard, NestLock, NestLockGuard, UnlockError};
 pub use queue::{PushError, TaskQueue, TimedPop, TryPop};
