@@ -34,8 +34,10 @@
 //! |---|---|
 //! | `#pragma omp parallel` / `!$OMP PARALLEL` | `team.parallel(\|ctx\| { ... })`, or `phalanx::parallel(\|ctx\| ...)` on the global team |
 //! | `num_threads(4)` | `Team::builder().num_threads(4).build()?` |
-//! | `omp_get_thread_num()` | `ctx.thread_num()` |
-//! | `omp_get_num_threads()` | `ctx.num_threads()` (outside a region: `team.num_threads()`) |
+//! | `omp_get_thread_num()` | `ctx.thread_num()`, or [`thread_num()`] in helper code with no `ctx` |
+//! | `omp_get_num_threads()` | `ctx.num_threads()` / [`num_threads()`] (outside a region: `team.num_threads()`) |
+//! | `omp_in_parallel()`, `omp_get_level()`, `omp_get_active_level()` | [`in_parallel()`], [`level()`], [`active_level()`] |
+//! | `omp_get_max_threads()`, `omp_get_num_procs()` | [`max_threads()`], [`num_procs()`] |
 //! | `#pragma omp barrier` / `!$OMP BARRIER` | `ctx.barrier()` |
 //! | `#pragma omp master` | `ctx.master(\|\| ...)` (no barrier; returns `Some` on thread 0) |
 //! | `#pragma omp single` | `ctx.single(\|\| ...)` (ends with a barrier) |
@@ -60,7 +62,8 @@
 //! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
 //! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |
 //! | `parallel for reduction(...)` | `team.parallel_reduce(0..n, schedule, identity, fold, combine)` |
-//! | `omp_get_wtime()` | `phalanx::wtime()` |
+//! | `omp_get_wtime()`, `omp_get_wtick()` | `phalanx::wtime()`, [`wtick()`] |
+//! | `#pragma omp atomic` on a `double` (`x += v`) | `let x = AtomicF64::new(0.0);` … `x.fetch_add(v, Ordering::Relaxed)` ([`AtomicF64`]; integers: `std::sync::atomic`) |
 //! | `OMP_NUM_THREADS=4` | read by `Team::from_env()` / `Team::builder()` and the global team |
 //! | `OMP_SCHEDULE="dynamic,4"` | what `Schedule::Runtime` means |
 //! | `OMP_WAIT_POLICY=active\|passive` | `WaitPolicy::Spin` (`SpinYield` when oversubscribed) / `WaitPolicy::Block` |
@@ -97,7 +100,7 @@ pub mod barrier;
 pub use barrier::{Barrier, BarrierKind};
 pub mod sync;
 
-pub use sync::Gate;
+pub use sync::{AtomicF64, Gate};
 pub use sync::{Latch, TaskQueue};
 
 pub mod config;
@@ -107,7 +110,7 @@ pub mod worksharing;
 
 pub use config::ConfigError;
 pub use team::{
-    global_team, parallel, wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team,
-    TeamBuilder,
+    active_level, global_team, in_parallel, level, max_threads, num_procs, num_threads, parallel, thread_num, wtick,
+    wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team, TeamBuilder,
 };
 pub use worksharing::{DisjointSlice, Schedule};

@@ -85,6 +85,12 @@ fn each_element_once_to_the_scheduled_thread() {
                     cells.iter().enumerate().all(|(i, c)| *c == (2, i)),
                     "{what}: parallel_for_mut writes each element once"
                 );
+                // The thread that ran each index, seen without a ctx.
+                team.parallel_for_mut(cells, schedule, |_, c| *c = (0, phalanx::thread_num()));
+                for c in cells.iter_mut() {
+                    c.0 = 1;
+                }
+                check(cells, schedule, n, &format!("{what}, parallel_for_mut"));
             }
         }
     }

@@ -3,12 +3,14 @@
 //! Each waits through a [`crate::wait::WaitCell`] with a wait policy, and each
 //! is usable without a team. Protocols: `src/sync/README.md`.
 
+mod atomic_f64;
 pub(crate) mod critical;
 mod gate;
 mod latch;
 pub(crate) mod lock;
 mod queue;
 
+pub use atomic_f64::AtomicF64;
 pub use gate::Gate;
 pub use latch::{CountDownError, Latch};
 pub use lock::{Lock, LockGuard, NestLock, NestLockGuard, UnlockError};

@@ -3,7 +3,8 @@
 //! The fork/join, panic and divergence protocols are in `README.md` in this
 //! folder. Files: `region.rs` (shared words, fork/join, finishing),
 //! `ctx.rs` ([`Ctx`]), `error.rs` ([`RegionError`], [`BuildError`]),
-//! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning).
+//! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning),
+//! `runtime.rs` ([`thread_num`] and the other routines that need no `Ctx`).
 
 mod ctx;
 mod error;
@@ -11,11 +12,13 @@ mod handoff;
 mod master_worker;
 mod pin;
 mod region;
+mod runtime;
 
 pub use ctx::Ctx;
 pub(crate) use error::Exclusive;
 pub use error::{BuildError, PanicPayload, RegionError};
 pub use master_worker::{Feeder, MasterWorkerError};
+pub use runtime::{active_level, in_parallel, level, max_threads, num_procs, num_threads, thread_num, wtick};
 
 use crate::barrier::BarrierKind;
 use crate::config::{Config, ConfigError};
@@ -283,13 +286,15 @@ impl Drop for Team {
     }
 }
 
+/// The global team, once built ([`global_team`]).
+static GLOBAL: OnceLock<Team> = OnceLock::new();
+
 /// The implicit team used by [`parallel`]: built on first use from the
 /// environment.
 ///
 /// # Panics
 /// If the environment is invalid, with the [`ConfigError`] message.
 pub fn global_team() -> &'static Team {
-    static GLOBAL: OnceLock<Team> = OnceLock::new();
     GLOBAL.get_or_init(|| match Team::from_env() {
         Ok(t) => t,
         Err(e) => panic!("phalanx: cannot build the global team: {e}"),
