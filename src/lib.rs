@@ -60,6 +60,8 @@
 //! | the same, a chunk or a row at a time | `ctx.for_chunks_mut(&out, schedule, \|first, chunk\| ...)`, `ctx.for_rows_mut(&out, row_len, schedule, \|i, row\| ...)` |
 //! | `#pragma omp parallel for` writing `y[i]` | `team.parallel_for_mut(&mut y, schedule, \|i, yi\| ...)` |
 //! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
+//! | a region whose threads produce values | `let v: Vec<R> = team.parallel_collect(\|ctx\| ...);` (thread order) |
+//! | `critical` around every use of one variable | `let x = Critical::new(v);` … `x.with(\|v\| ...)` ([`Critical`] = `sync::Lock<T>`) |
 //! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |
 //! | `parallel for reduction(...)` | `team.parallel_reduce(0..n, schedule, identity, fold, combine)` |
 //! | `omp_get_wtime()`, `omp_get_wtick()` | `phalanx::wtime()`, [`wtick()`] |
@@ -100,7 +102,7 @@ pub mod barrier;
 pub use barrier::{Barrier, BarrierKind};
 pub mod sync;
 
-pub use sync::{AtomicF64, Gate};
+pub use sync::{AtomicF64, Critical, Gate};
 pub use sync::{Latch, TaskQueue};
 
 pub mod config;

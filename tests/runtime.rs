@@ -101,3 +101,31 @@ fn atomic_f64_updates_lose_nothing() {
     assert_eq!(a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |_| None), Err(3.0));
     assert_eq!(a.load(Ordering::Relaxed), 3.0);
 }
+
+#[test]
+fn parallel_collect_returns_every_threads_value_in_order() {
+    let _w = watchdog(30, "parallel_collect_returns_every_threads_value_in_order");
+    quiet_boom_panics();
+    let team = Team::builder().num_threads(3).build().expect("team");
+    let v = team.parallel_collect(|ctx| (ctx.thread_num(), phalanx::thread_num(), String::from("x")));
+    assert_eq!(v, vec![(0, 0, "x".into()), (1, 1, "x".into()), (2, 2, "x".into())]);
+    // Nested: one thread, one value.
+    let nested = team.parallel_collect(|_| team.parallel_collect(|inner| inner.num_threads()));
+    assert_eq!(nested, vec![vec![1], vec![1], vec![1]]);
+    let r = team.try_parallel_collect(|ctx| {
+        if ctx.thread_num() == 2 {
+            panic!("boom collect");
+        }
+        1
+    });
+    assert_eq!(r.expect_err("thread 2 panicked").thread(), 2);
+}
+
+#[test]
+fn critical_with_protects_its_value() {
+    let _w = watchdog(30, "critical_with_protects_its_value");
+    let team = Team::builder().num_threads(3).build().expect("team");
+    let hist = phalanx::Critical::new(vec![0u32; 3]);
+    team.parallel_for(0..3000, Schedule::Dynamic(5), |i| hist.with(|h| h[i % 3] += 1));
+    assert_eq!(hist.into_inner(), vec![1000; 3]);
+}

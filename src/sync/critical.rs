@@ -75,6 +75,7 @@ impl Drop for Held {
 /// # Panics
 /// If this thread already holds that lock (a section nested in one of the
 /// same name: a deadlock in OpenMP), naming the section and `at`.
+#[track_caller]
 pub(crate) fn run<R>(
     name: Option<&str>,
     policy: &WaitPolicy,

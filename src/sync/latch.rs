@@ -103,6 +103,7 @@ impl<W: WaitStrategy> Latch<W> {
     /// # Panics
     ///
     /// If the count is already zero (see [`CountDownError`]).
+    #[track_caller]
     pub fn count_down(&self) {
         self.count_down_by(1);
     }
@@ -112,6 +113,7 @@ impl<W: WaitStrategy> Latch<W> {
     /// # Panics
     ///
     /// If `k` is larger than the current count; the count is left unchanged.
+    #[track_caller]
     pub fn count_down_by(&self, k: u32) {
         if let Err(e) = self.try_count_down_by(k) {
             panic!("{e}");

@@ -249,6 +249,23 @@ impl<T: ?Sized, W: WaitStrategy> Lock<T, W> {
         LockGuard { lock: self, _not_send: PhantomData }
     }
 
+    /// Run `f` on the data while holding the lock: a `critical` section that
+    /// names what it protects.
+    ///
+    /// ```
+    /// let hits = phalanx::Critical::new(Vec::new());
+    /// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+    /// team.parallel(|ctx| hits.with(|h| h.push(ctx.thread_num())));
+    /// assert_eq!(hits.into_inner().len(), 2);
+    /// ```
+    ///
+    /// # Panics
+    /// If the calling thread already holds the lock.
+    #[track_caller]
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        f(&mut self.lock())
+    }
+
     /// Lock if free now (`omp_test_lock` with a guard); `None` if held, also
     /// by this thread.
     pub fn try_lock(&self) -> Option<LockGuard<'_, T, W>> {
@@ -485,6 +502,13 @@ impl<W: WaitStrategy> Drop for NestLockGuard<'_, W> {
         let _ = self.lock.unset();
     }
 }
+
+/// Data that only one thread at a time touches: `#pragma omp critical`
+/// around every use of a variable, with the variable inside the lock.
+/// The same type as [`Lock<T>`] (its [`with`](Lock::with) is the critical
+/// section); unlike `ctx.critical`, each `Critical` is its own lock, not a
+/// program-wide one.
+pub type Critical<T> = Lock<T>;
 
 /// The wake strategy of locks whose waiters may use different policies.
 pub(crate) const ANY_WAITER: Block = Block;

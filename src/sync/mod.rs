@@ -13,5 +13,5 @@ mod queue;
 pub use atomic_f64::AtomicF64;
 pub use gate::Gate;
 pub use latch::{CountDownError, Latch};
-pub use lock::{Lock, LockGuard, NestLock, NestLockGuard, UnlockError};
+pub use lock::{Critical, Lock, LockGuard, NestLock, NestLockGuard, UnlockError};
 pub use queue::{PushError, TaskQueue, TimedPop, TryPop};

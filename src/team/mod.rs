@@ -229,6 +229,47 @@ impl Team {
         self.shared.run(&f)
     }
 
+    /// A region that returns a value: run `f` on every thread, as
+    /// [`parallel`](Self::parallel), and return what each thread's call
+    /// returned, in thread order (`[0]` is thread 0's). Called inside a
+    /// region it runs on one thread and returns one value.
+    ///
+    /// ```
+    /// let team = phalanx::Team::builder().num_threads(3).build().unwrap();
+    /// let ids = team.parallel_collect(|ctx| ctx.thread_num() * 10);
+    /// assert_eq!(ids, vec![0, 10, 20]);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`parallel`](Self::parallel).
+    pub fn parallel_collect<'env, R: Send, F: Fn(&Ctx<'env>) -> R + Sync>(&self, f: F) -> Vec<R> {
+        match self.try_parallel_collect(f) {
+            Ok(v) => v,
+            Err(e) => e.resume(),
+        }
+    }
+
+    /// As [`parallel_collect`](Self::parallel_collect), returning the
+    /// failure instead of re-raising it.
+    pub fn try_parallel_collect<'env, R: Send, F: Fn(&Ctx<'env>) -> R + Sync>(
+        &self,
+        f: F,
+    ) -> Result<Vec<R>, RegionError> {
+        // One slot per thread, written by its owner only and read after the
+        // join, as in `parallel_reduce`.
+        let slots: Vec<CachePadded<Mutex<Option<R>>>> =
+            (0..self.num_threads()).map(|_| CachePadded::new(Mutex::new(None))).collect();
+        self.try_parallel(|ctx| {
+            let v = f(ctx);
+            *slots[ctx.thread_num()].lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+        })?;
+        // A nested call runs on one thread, which fills slot 0 only.
+        Ok(slots
+            .into_iter()
+            .map_while(|s| CachePadded::into_inner(s).into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect())
+    }
+
     /// `#pragma omp parallel for`: run `f(i)` for every `i` in `range`, once,
     /// split by `schedule`.
     pub fn parallel_for<F: Fn(usize) + Sync>(&self, range: Range<usize>, schedule: Schedule, f: F) {

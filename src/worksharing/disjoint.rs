@@ -214,6 +214,7 @@ impl<'a, T> DisjointSlice<'a, T> {
         Hold { slice: self }
     }
 
+    #[track_caller]
     fn enter_write(&self, key: Key, at: &'static Location<'static>) -> Hold<'_, 'a, T> {
         let mut lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *lease {
