@@ -58,9 +58,12 @@ fn check(cells: &[Cell], schedule: Schedule, n: usize, what: &str) {
 fn each_element_once_to_the_scheduled_thread() {
     let _w = watchdog(120, "each_element_once_to_the_scheduled_thread");
     let mut rng = Rng::new(11);
-    for n in 1..=4 {
+    // Miri runs a slice of the table: it is slow, and aliasing is what it checks.
+    let (max_n, lens) =
+        if cfg!(miri) { (2, vec![0, 7]) } else { (4, vec![0, 1, 2, 7, 64, 1000 + rng.below(100) as usize]) };
+    for n in 1..=max_n {
         let team = Team::builder().num_threads(n).build().expect("team");
-        for len in [0, 1, 2, 7, 64, 1000 + rng.below(100) as usize] {
+        for &len in &lens {
             for schedule in schedules(&mut rng) {
                 let what = format!("{n} threads, len {len}, {schedule}");
                 let mut cells = vec![(0u32, usize::MAX); len];

@@ -8,10 +8,12 @@ pub(crate) mod critical;
 mod gate;
 mod latch;
 pub(crate) mod lock;
+mod nest_lock;
 mod queue;
 
 pub use atomic_f64::AtomicF64;
 pub use gate::Gate;
 pub use latch::{CountDownError, Latch};
-pub use lock::{Critical, Lock, LockGuard, NestLock, NestLockGuard, UnlockError};
+pub use lock::{Critical, Lock, LockGuard, UnlockError};
+pub use nest_lock::{NestLock, NestLockGuard};
 pub use queue::{PushError, TaskQueue, TimedPop, TryPop};
