@@ -322,6 +322,14 @@ impl<T: ?Sized, W: WaitStrategy> Lock<T, W> {
 
 /// Holds a [`Lock`] locked; derefs to its data; unlocks when dropped. Not
 /// `Send`: the thread that locked unlocks.
+///
+/// ```compile_fail
+/// let lock = phalanx::sync::Lock::new(0);
+/// let guard = lock.lock();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard)); // error: `*const ()` cannot be sent between threads
+/// });
+/// ```
 pub struct LockGuard<'a, T: ?Sized, W: WaitStrategy = WaitPolicy> {
     lock: &'a Lock<T, W>,
     _not_send: PhantomData<*const ()>,

@@ -56,6 +56,25 @@ use std::panic::Location;
 /// let mut y = vec![0u32; 8];
 /// team.parallel(|ctx| y[ctx.thread_num()] = 1); // error: cannot borrow `y` as mutable
 /// ```
+///
+/// The slice stays borrowed while the `DisjointSlice` lives:
+///
+/// ```compile_fail
+/// let mut y = vec![0u32; 8];
+/// let out = phalanx::DisjointSlice::new(&mut y);
+/// y[0] = 1; // error: cannot borrow `y` as mutable more than once at a time
+/// drop(out);
+/// ```
+///
+/// and elements that cannot move between threads cannot be handed out:
+///
+/// ```compile_fail
+/// use std::rc::Rc;
+/// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+/// let mut y: Vec<Rc<u32>> = (0..8).map(Rc::new).collect();
+/// let out = phalanx::DisjointSlice::new(&mut y);
+/// team.parallel(|ctx| ctx.for_each_mut(&out, phalanx::Schedule::Static, |_, _| {})); // error: `Rc<u32>` cannot be sent
+/// ```
 pub struct DisjointSlice<'a, T> {
     ptr: *mut T,
     len: usize,
