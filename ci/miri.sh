@@ -32,8 +32,10 @@ strict_targets=(--lib --test sync)
 # Stacked Borrows, and leaks its per-thread state by design: these run with
 # permissive provenance, Tree Borrows and -Zmiri-ignore-leaks.
 # (tests/team.rs and tests/barriers.rs have 64-thread cases and watchdogs
-# sized for native speed: too slow under Miri for CI.)
-epoch_targets=(--test tasks)
+# sized for native speed: too slow under Miri for CI.) tests/disjoint.rs (the
+# DisjointSlice `&mut` hand-out) and tests/locks.rs (Lock's data cell) make
+# teams too, so they run here, scaled down with `cfg!(miri)`.
+epoch_targets=(--test tasks --test disjoint --test locks)
 
 export CARGO_TARGET_DIR="${MIRI_TARGET_DIR:-target/miri}"
 for model in ${MIRI_MODELS:-stacked tree}; do

@@ -14,17 +14,19 @@
 //! ```
 //!
 //! The top edge is held at 1.0, the other edges at 0.0. The parallel result
-//! is compared bit for bit with a serial run (same `step_row` code). The
-//! grids are shared as raw pointers, as in C: each row of the next grid is
-//! written by the one thread `for_each` gives it to, the current grid is only
-//! read, and the loop's implicit barrier orders one step's writes before the
-//! next step's reads.
+//! is compared bit for bit with a serial run (same `step_row` code).
+//!
+//! Safe code only: each grid is a `DisjointSlice`. In step `s` grid `s % 2` is
+//! only read (`DisjointSlice::read`) and `ctx.for_rows_mut_nowait` gives each
+//! row of the other grid to one thread as `&mut [f64]`. Every thread knows the
+//! step, so the master's pointer swap becomes `s % 2`, and the one barrier per
+//! step (the `omp for`'s) orders one step's writes before the next step's
+//! reads. A read that overlapped a write would panic, not race.
 //!
 //! `cargo run --release --example heat_stencil [-- --n 512 --steps 200]`
 
-use phalanx::{Schedule, Team};
+use phalanx::{DisjointSlice, Schedule, Team};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const ALPHA: f64 = 0.2;
@@ -59,70 +61,30 @@ fn serial(n: usize, steps: usize) -> Vec<f64> {
     cur
 }
 
-/// The two grids, shared by the team as raw pointers (C's `double *cur, *next`).
-#[derive(Clone, Copy)]
-struct Grids {
-    ptr: [*mut f64; 2],
-    n: usize,
-}
-
-// SAFETY: the pointers are used only inside the region, under the access rule
-// on `Grids::src` / `Grids::row` (disjoint rows written, the other grid only
-// read, steps separated by barriers); the vectors outlive the region.
-unsafe impl Send for Grids {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Grids {}
-
-impl Grids {
-    /// Grid `g` as a shared slice.
-    ///
-    /// # Safety
-    /// No thread may write grid `g` while the slice lives (during a step only
-    /// the other grid is written).
-    unsafe fn src(&self, g: usize) -> &[f64] {
-        // SAFETY: `ptr[g]` points to a live `n * n` vector; the caller
-        // guarantees nobody writes it meanwhile.
-        unsafe { std::slice::from_raw_parts(self.ptr[g], self.n * self.n) }
-    }
-
-    /// Row `i` of grid `g`, to write.
-    ///
-    /// # Safety
-    /// Only one thread may hold row `i` of grid `g` at a time, and nobody may
-    /// read grid `g` meanwhile (`for_each` gives each row to one thread; the
-    /// barriers separate steps).
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn row(&self, g: usize, i: usize) -> &mut [f64] {
-        // SAFETY: in bounds (i < n); exclusive by the caller's guarantee.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr[g].add(i * self.n), self.n) }
-    }
-}
-
 fn parallel(team: &Team, n: usize, steps: usize) -> Vec<f64> {
     let mut a = initial(n);
     let mut b = a.clone(); // the edges of both buffers: set once, never written
-    let grids = Grids { ptr: [a.as_mut_ptr(), b.as_mut_ptr()], n };
-    // Which buffer is `cur`: the pointer the C code swaps.
-    let cur = AtomicUsize::new(0);
-    team.parallel(|ctx| {
-        for _ in 0..steps {
-            // Relaxed: written by the master before the barrier below (or the fork).
-            let c = cur.load(Ordering::Relaxed);
-            ctx.for_each(1..n - 1, Schedule::Static, |i| {
-                // SAFETY: during this loop grid `c` is only read and each row
-                // of grid `1 - c` is written by the one thread `for_each` gave
-                // it to; the implicit barrier ends the loop before the roles swap.
-                unsafe { step_row(grids.src(c), grids.row(1 - c, i), i, n) };
-            });
-            // #pragma omp master: swap the pointers.
-            // Relaxed: the barrier below orders it before every thread's next load.
-            ctx.master(|| cur.store(1 - c, Ordering::Relaxed));
-            // #pragma omp barrier
-            ctx.barrier();
-        }
-    });
-    // Relaxed: the region's join ordered every write before this.
-    if cur.load(Ordering::Relaxed) == 0 {
+    {
+        let grids = [DisjointSlice::new(&mut a), DisjointSlice::new(&mut b)];
+        team.parallel(|ctx| {
+            for step in 0..steps {
+                // The C code's `cur` / `next` pointers, swapped every step.
+                let (cur, next) = (&grids[step % 2], &grids[1 - step % 2]);
+                // #pragma omp for over the rows; the edge rows stay as they are.
+                cur.read(|cur| {
+                    ctx.for_rows_mut_nowait(next, n, Schedule::Static, |i, row| {
+                        if i > 0 && i < n - 1 {
+                            step_row(cur, row, i, n);
+                        }
+                    })
+                });
+                // The loop's implicit barrier, after the read ended: next
+                // step's writers of `cur` wait for every reader.
+                ctx.barrier();
+            }
+        });
+    }
+    if steps % 2 == 0 {
         a
     } else {
         b

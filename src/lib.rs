@@ -34,15 +34,20 @@
 //! |---|---|
 //! | `#pragma omp parallel` / `!$OMP PARALLEL` | `team.parallel(\|ctx\| { ... })`, or `phalanx::parallel(\|ctx\| ...)` on the global team |
 //! | `num_threads(4)` | `Team::builder().num_threads(4).build()?` |
-//! | `omp_get_thread_num()` | `ctx.thread_num()` |
-//! | `omp_get_num_threads()` | `ctx.num_threads()` (outside a region: `team.num_threads()`) |
+//! | `omp_get_thread_num()` | `ctx.thread_num()`, or [`thread_num()`] in helper code with no `ctx` |
+//! | `omp_get_num_threads()` | `ctx.num_threads()` / [`num_threads()`] (outside a region: `team.num_threads()`) |
+//! | `omp_in_parallel()`, `omp_get_level()`, `omp_get_active_level()` | [`in_parallel()`], [`level()`], [`active_level()`] |
+//! | `omp_get_max_threads()`, `omp_get_num_procs()` | [`max_threads()`], [`num_procs()`] |
 //! | `#pragma omp barrier` / `!$OMP BARRIER` | `ctx.barrier()` |
 //! | `#pragma omp master` | `ctx.master(\|\| ...)` (no barrier; returns `Some` on thread 0) |
 //! | `#pragma omp single` | `ctx.single(\|\| ...)` (ends with a barrier) |
 //! | `single copyprivate(x)` | `let x = ctx.single(\|\| compute());` — every thread gets a clone |
 //! | `#pragma omp single nowait` | `ctx.single_nowait(\|\| ...)` → `Option<R>` |
 //! | `#pragma omp critical` | `ctx.critical(\|\| ...)` (one program-wide lock, as in OpenMP) |
-//! | `#pragma omp critical(name)` | `ctx.critical_named("name", \|\| ...)` |
+//! | `#pragma omp critical(name)` | `ctx.critical_named("name", \|\| ...)` (no global lock per call) |
+//! | `omp_lock_t` + `omp_init_lock` | `let l = sync::Lock::new(());` (or `Lock::new(data)` to hold what it guards; `Lock::with_policy`) |
+//! | `omp_set_lock` / `omp_unset_lock` / `omp_test_lock` | `l.set()` / `l.unset()?` / `l.test()`; or `let g = l.lock();` (a guard, unlocks on drop) |
+//! | `omp_nest_lock_t`, `omp_set_nest_lock` ... | `sync::NestLock`: `set()` → depth, `unset()?` → depth left, `test()` → `Option<depth>` |
 //! | `#pragma omp sections` / `section` | `ctx.sections(&[&\|\| a(), &\|\| b()])` |
 //! | `#pragma omp for schedule(static)` | `ctx.for_each(0..n, Schedule::Static, \|i\| ...)` |
 //! | `schedule(static, 4)` | `Schedule::StaticChunk(4)` |
@@ -51,10 +56,16 @@
 //! | `schedule(runtime)` | `Schedule::Runtime` (from `OMP_SCHEDULE` or `TeamBuilder::schedule`) |
 //! | `schedule(auto)` | `Schedule::Auto` (= `Static`) |
 //! | `#pragma omp for nowait` | `ctx.for_each_nowait(0..n, schedule, \|i\| ...)` |
+//! | `omp for` writing `y[i] = f(x, i)` | `let out = DisjointSlice::new(&mut y);` outside, then `ctx.for_each_mut(&out, schedule, \|i, yi\| *yi = f(&x, i))` (each element to one thread, no `unsafe`) |
+//! | the same, a chunk or a row at a time | `ctx.for_chunks_mut(&out, schedule, \|first, chunk\| ...)`, `ctx.for_rows_mut(&out, row_len, schedule, \|i, row\| ...)` |
+//! | `#pragma omp parallel for` writing `y[i]` | `team.parallel_for_mut(&mut y, schedule, \|i, yi\| ...)` |
 //! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
+//! | a region whose threads produce values | `let v: Vec<R> = team.parallel_collect(\|ctx\| ...);` (thread order) |
+//! | `critical` around every use of one variable | `let x = Critical::new(v);` … `x.with(\|v\| ...)` ([`Critical`] = `sync::Lock<T>`) |
 //! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |
 //! | `parallel for reduction(...)` | `team.parallel_reduce(0..n, schedule, identity, fold, combine)` |
-//! | `omp_get_wtime()` | `phalanx::wtime()` |
+//! | `omp_get_wtime()`, `omp_get_wtick()` | `phalanx::wtime()`, [`wtick()`] |
+//! | `#pragma omp atomic` on a `double` (`x += v`) | `let x = AtomicF64::new(0.0);` … `x.fetch_add(v, Ordering::Relaxed)` ([`AtomicF64`]; integers: `std::sync::atomic`) |
 //! | `OMP_NUM_THREADS=4` | read by `Team::from_env()` / `Team::builder()` and the global team |
 //! | `OMP_SCHEDULE="dynamic,4"` | what `Schedule::Runtime` means |
 //! | `OMP_WAIT_POLICY=active\|passive` | `WaitPolicy::Spin` (`SpinYield` when oversubscribed) / `WaitPolicy::Block` |
@@ -66,6 +77,13 @@
 //! | `task` + `taskwait` on locals (divide and conquer) | `ctx.task_scope(\|s\| { s.spawn(\|ctx\| a = f(ctx)); g(ctx) })` |
 //! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
 //! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
+//!
+//! Errors ([`RegionError`], [`MasterWorkerError`], [`BuildError`]) are
+//! `Send + Sync + 'static`, so `?` turns them into a
+//! `Box<dyn Error + Send + Sync>` or an `anyhow::Error`; the panic payload
+//! stays reachable ([`RegionError::into_payload`]). Every `*_timeout` takes
+//! any `Duration`: one too large for an `Instant` (`Duration::MAX`) means no
+//! deadline.
 //!
 //! Loops take `Range<usize>`; a loop over `lo..=hi` step `s` (or negative
 //! indices) is `0..count` with `lo + i * s` in the body. Environment
@@ -84,7 +102,7 @@ pub mod barrier;
 pub use barrier::{Barrier, BarrierKind};
 pub mod sync;
 
-pub use sync::Gate;
+pub use sync::{AtomicF64, Critical, Gate};
 pub use sync::{Latch, TaskQueue};
 
 pub mod config;
@@ -94,6 +112,7 @@ pub mod worksharing;
 
 pub use config::ConfigError;
 pub use team::{
-    global_team, parallel, wtime, BuildError, Ctx, Feeder, MasterWorkerError, RegionError, Team, TeamBuilder,
+    active_level, global_team, in_parallel, level, max_threads, num_procs, num_threads, parallel, thread_num, wtick,
+    wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team, TeamBuilder,
 };
-pub use worksharing::Schedule;
+pub use worksharing::{DisjointSlice, Schedule};

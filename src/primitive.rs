@@ -49,6 +49,22 @@ mod imp {
     pub(crate) fn sleep(d: std::time::Duration) {
         std::thread::sleep(d);
     }
+
+    std::thread_local! {
+        static TOKEN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A number naming the calling thread, unique in the process, never 0:
+    /// what a lock stores as its owner.
+    #[inline]
+    pub(crate) fn thread_token() -> u64 {
+        TOKEN.with(|t| {
+            if t.get() == 0 {
+                t.set(super::next_token());
+            }
+            t.get()
+        })
+    }
 }
 
 #[cfg(loom)]
@@ -71,6 +87,30 @@ mod imp {
     pub(crate) fn sleep(_d: std::time::Duration) {
         loom::thread::yield_now();
     }
+
+    loom::thread_local! {
+        static TOKEN: std::cell::Cell<u64> = std::cell::Cell::new(0);
+    }
+
+    /// As the std version, per loom thread (loom runs its threads on one OS
+    /// thread, so a std thread-local would be shared by all of them).
+    pub(crate) fn thread_token() -> u64 {
+        TOKEN.with(|t| {
+            if t.get() == 0 {
+                t.set(super::next_token());
+            }
+            t.get()
+        })
+    }
+}
+
+/// The next thread token. Not a modelled atomic even under loom: tokens only
+/// need to differ, and a loom atomic cannot live in a static.
+fn next_token() -> u64 {
+    #[allow(clippy::disallowed_types)]
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    // Relaxed: only uniqueness matters, which the RMW gives.
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[allow(unused_imports)]

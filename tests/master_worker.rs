@@ -248,7 +248,7 @@ fn push_after_failure_is_refused_with_the_task() {
         );
         let err = r.expect_err("the worker panicked");
         assert_eq!(err.thread(), 1, "{policy}");
-        assert!(err.unrun.is_empty(), "{policy}: task 0 ran, task 7 was refused: nothing is unrun");
+        assert_eq!(err.unrun_len(), 0, "{policy}: task 0 ran, task 7 was refused: nothing is unrun");
         assert_eq!(refused.into_inner().unwrap().map(|e| e.into_inner()), Some(7), "{policy}: the task comes back");
     }
 }

@@ -602,6 +602,7 @@ fn join_of_a_panicked_task() {
     });
     match r {
         Err(RegionError::Panicked { payload, .. }) => {
+            let payload = payload.into_inner();
             let msg = payload.downcast_ref::<&str>().copied().unwrap_or("");
             assert_eq!(msg, "boom in a spawned task", "the region reports the task's own panic");
         }

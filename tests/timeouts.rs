@@ -187,3 +187,45 @@ fn queue_pop_timeout_leaves_the_queue_reusable() {
         assert!(t0.elapsed() < UPPER, "{what}: Closed must not wait");
     }
 }
+
+/// Timeouts too large for an `Instant` (`Duration::MAX`) and merely huge
+/// ones (a century, which the futex gets as a timespec): no panic on
+/// overflow; the wait behaves like the untimed one and ends on its event.
+#[test]
+fn huge_timeouts_mean_no_deadline() {
+    let _w = watchdog(90, "huge_timeouts_mean_no_deadline");
+    let century = Duration::from_secs(100 * 365 * 24 * 3600);
+    for huge in [Duration::MAX, century] {
+        for policy in policies() {
+            let what = format!("{policy}, timeout {huge:?}");
+            let g = Gate::with_policy(policy);
+            let l = Latch::with_policy(1, policy);
+            let q: TaskQueue<u32> = TaskQueue::with_policy(policy);
+            thread::scope(|s| {
+                s.spawn(|| {
+                    thread::sleep(Duration::from_millis(2));
+                    g.open();
+                    l.count_down();
+                    q.push(9).expect("open queue");
+                });
+                assert!(g.wait_timeout(huge), "Gate: {what}");
+                assert!(l.wait_timeout(huge), "Latch: {what}");
+                assert_eq!(q.pop_timeout(huge), TimedPop::Item(9), "TaskQueue: {what}");
+            });
+            assert!(g.wait_timeout(huge) && l.wait_timeout(huge), "already open: {what}");
+            q.close();
+            assert_eq!(q.pop_timeout(huge), TimedPop::Closed, "closed TaskQueue: {what}");
+            for kind in BarrierKind::ALL {
+                let b = Barrier::builder(2).kind(kind).wait_policy(policy).build().expect("barrier");
+                let leaders = thread::scope(|s| {
+                    let h = s.spawn(|| b.wait_timeout(huge));
+                    thread::sleep(Duration::from_millis(1));
+                    let mine = b.wait_timeout(huge).expect("both arrived").is_leader();
+                    usize::from(mine) + usize::from(h.join().expect("waiter").expect("both arrived").is_leader())
+                });
+                assert_eq!(leaders, 1, "Barrier({kind}): {what}");
+                assert_eq!(b.broken_reason(), None, "Barrier({kind}): {what}");
+            }
+        }
+    }
+}

@@ -46,8 +46,8 @@
 //!   copy); ratios are phalanx median / each C runtime's median.
 //!
 //! The phalanx kernels are written the way a porter would write the C ones
-//! (see `measure.rs`; `LOCK/UNLOCK` uses `std::sync::Mutex`: phalanx has no
-//! lock type). One team, built with `--threads` and `--policy` (default
+//! (see `measure.rs`; `LOCK/UNLOCK` is `phalanx::sync::Lock`'s `set` /
+//! `unset`, waiting under the team's policy). One team, built with `--threads` and `--policy` (default
 //! Hybrid), serves every phalanx measurement; it is dropped before libgomp
 //! runs; libgomp runs after phalanx and libomp after libgomp, each in turn,
 //! so no side's spinning idle threads steal another's CPU on a small machine.

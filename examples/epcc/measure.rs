@@ -2,8 +2,9 @@
 //! repetitions, reference subtraction; and the phalanx side of every construct.
 
 use crossbeam_utils::CachePadded;
+use phalanx::sync::Lock;
 use phalanx::tasks::{DepKey, Depend};
-use phalanx::{Schedule, Team};
+use phalanx::{AtomicF64, Schedule, Team};
 use phalanx_omp_baseline::{self as omp, Construct, ScheduleKind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -386,30 +387,28 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
             }
         }),
         Construct::Lock => {
-            // omp_lock_t: phalanx has no lock type of its own; a porter takes std's.
-            let lock = Mutex::new(());
+            // omp_lock_t: omp_set_lock / omp_unset_lock, waiting under the team's policy.
+            let lock = Lock::with_policy((), team.wait_policy());
             team.parallel(|_| {
                 for _ in 0..reps / n as u64 {
-                    let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    lock.set();
                     omp::delay(len);
+                    lock.unset().expect("this thread holds the lock");
                 }
             });
         }
         Construct::Atomic => {
-            // `#pragma omp atomic` on a double: a CAS loop on the bits.
-            let total = AtomicU64::new(0f64.to_bits());
+            // `#pragma omp atomic` on a double (a CAS loop on the bits).
+            let total = AtomicF64::new(0.0);
             team.parallel(|_| {
                 for _ in 0..reps / n as u64 {
                     // Relaxed: only the value matters; the region's join
                     // publishes the total to the check below.
-                    let _ = total.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                        Some((f64::from_bits(b) + 1.0).to_bits())
-                    });
+                    total.fetch_add(1.0, Ordering::Relaxed);
                 }
             });
             let elapsed = start.elapsed();
-            // Relaxed: after the join (see above).
-            let got = f64::from_bits(total.load(Ordering::Relaxed));
+            let got = total.into_inner();
             let want = (reps / n as u64 * n as u64) as f64;
             return Some(if got == want { Ok(elapsed) } else { Err(format!("ATOMIC total {got}, expected {want}")) });
         }

@@ -19,7 +19,9 @@ mod tree;
 pub use tree::FAN_IN as TREE_FAN_IN;
 
 use crate::primitive::{sleep, AtomicU32, Mutex, Ordering};
-use crate::wait::{record_immediate_wait, record_wait, Backoff, Step, WaitCell, WaitPolicy, WaitStats, WaitStrategy};
+use crate::wait::{
+    deadline_after, record_immediate_wait, record_wait, Backoff, Step, WaitCell, WaitPolicy, WaitStats, WaitStrategy,
+};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -496,7 +498,8 @@ impl<W: WaitStrategy> Barrier<W> {
 
     /// Arrive and wait at most `timeout`. If it runs out before every party
     /// arrived, the barrier breaks (`BreakReason::TimedOut`) and every waiter,
-    /// this one included, gets the error. A zero timeout is refused.
+    /// this one included, gets the error. A zero timeout is refused; one too
+    /// large for an `Instant` (`Duration::MAX`) means no deadline.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult, BarrierError> {
         self.arrive_timeout(None, timeout)
     }
@@ -510,7 +513,8 @@ impl<W: WaitStrategy> Barrier<W> {
         if let Some(id) = id.filter(|&id| id >= self.parties) {
             return Err(BarrierError::BadPartyId { id, parties: self.parties });
         }
-        self.arrive(id, Some(Deadline { at: Instant::now() + timeout, after: timeout }), None)
+        // No deadline when `now + timeout` overflows (`Duration::MAX`).
+        self.arrive(id, deadline_after(timeout).map(|at| Deadline { at, after: timeout }), None)
     }
 
     #[inline]

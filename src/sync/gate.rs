@@ -1,7 +1,7 @@
 //! [`Gate`]: closed until opened; replaces the seed's shared `full` flag.
 
 use crate::primitive::{AtomicU32, Ordering};
-use crate::wait::{WaitCell, WaitPolicy, WaitStrategy};
+use crate::wait::{deadline_after, WaitCell, WaitPolicy, WaitStrategy};
 use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -104,9 +104,10 @@ impl<W: WaitStrategy> Gate<W> {
     }
 
     /// Wait at most `timeout`; `true` if the gate opened, `false` on timeout.
-    /// A zero timeout only checks.
+    /// A zero timeout only checks; one too large for an `Instant`
+    /// (`Duration::MAX`) waits without a deadline.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_deadline(Some(Instant::now() + timeout))
+        self.wait_deadline(deadline_after(timeout))
     }
 
     fn wait_deadline(&self, deadline: Option<Instant>) -> bool {

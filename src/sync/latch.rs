@@ -2,7 +2,7 @@
 //! replaces the seed's `:please_ack` message.
 
 use crate::primitive::{AtomicU32, Ordering};
-use crate::wait::{WaitCell, WaitPolicy, WaitStrategy};
+use crate::wait::{deadline_after, WaitCell, WaitPolicy, WaitStrategy};
 use crossbeam_utils::CachePadded;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -103,6 +103,7 @@ impl<W: WaitStrategy> Latch<W> {
     /// # Panics
     ///
     /// If the count is already zero (see [`CountDownError`]).
+    #[track_caller]
     pub fn count_down(&self) {
         self.count_down_by(1);
     }
@@ -112,6 +113,7 @@ impl<W: WaitStrategy> Latch<W> {
     /// # Panics
     ///
     /// If `k` is larger than the current count; the count is left unchanged.
+    #[track_caller]
     pub fn count_down_by(&self, k: u32) {
         if let Err(e) = self.try_count_down_by(k) {
             panic!("{e}");
@@ -159,9 +161,10 @@ impl<W: WaitStrategy> Latch<W> {
     }
 
     /// Wait at most `timeout`; `true` if the latch opened, `false` on timeout.
-    /// A zero timeout only checks.
+    /// A zero timeout only checks; one too large for an `Instant`
+    /// (`Duration::MAX`) waits without a deadline.
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
-        self.wait_deadline(Some(Instant::now() + timeout))
+        self.wait_deadline(deadline_after(timeout))
     }
 
     fn wait_deadline(&self, deadline: Option<Instant>) -> bool {

@@ -2,7 +2,7 @@
 //! polled through a `full` flag. Protocol and proof: `src/sync/README.md`.
 
 use crate::primitive::{spin_loop, AtomicU32, AtomicUsize, Ordering};
-use crate::wait::{WaitCell, WaitPolicy, WaitStrategy};
+use crate::wait::{deadline_after, WaitCell, WaitPolicy, WaitStrategy};
 use crossbeam_deque::Steal;
 use crossbeam_utils::CachePadded;
 use std::fmt;
@@ -249,9 +249,10 @@ impl<T, W: WaitStrategy> TaskQueue<T, W> {
         }
     }
 
-    /// Take the oldest task, waiting at most `timeout`.
+    /// Take the oldest task, waiting at most `timeout` (one too large for an
+    /// `Instant`, such as `Duration::MAX`, means no deadline).
     pub fn pop_timeout(&self, timeout: Duration) -> TimedPop<T> {
-        self.pop_deadline(Some(Instant::now() + timeout))
+        self.pop_deadline(deadline_after(timeout))
     }
 
     /// Take the oldest task if there is one now; never waits.

@@ -5,17 +5,15 @@ use super::handoff::Handoff;
 use super::region::{barrier_number, status, Shared, WAITING};
 use crate::barrier::{Barrier, BarrierError, BreakReason};
 use crate::primitive::AtomicUsize;
-use crate::primitive::{Arc, Mutex, Ordering};
+use crate::primitive::Ordering;
 use crate::tasks::DepMaps;
 use crate::tasks::Header;
 use crate::wait::{self, WaitStats};
 use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::panic::{self, Location};
-use std::sync::OnceLock;
 
 /// Panic payload of a member released from a wait because another member
 /// failed first. The worker loop recognises it and does not report it.
@@ -309,29 +307,27 @@ impl<'a> Ctx<'a> {
 
     /// Run `f` while holding the critical lock (`#pragma omp critical`).
     /// As in OpenMP, the lock is program-wide: every unnamed critical section
-    /// of every team (and of nested regions) excludes every other. A panic
-    /// inside releases the lock; the region then fails as usual.
+    /// of every team (and of nested regions) excludes every other. Waiting
+    /// follows the team's wait policy. A panic inside releases the lock; the
+    /// region then fails as usual.
+    ///
+    /// # Panics
+    /// If called inside a critical section of its own (a deadlock in OpenMP).
+    #[track_caller]
     pub fn critical<R>(&self, f: impl FnOnce() -> R) -> R {
-        static CRITICAL: OnceLock<Mutex<()>> = OnceLock::new();
-        let _g = CRITICAL.get_or_init(|| Mutex::new(())).lock().unwrap_or_else(|e| e.into_inner());
-        f()
+        crate::sync::critical::run(None, &self.shared().policy, Location::caller(), f)
     }
 
     /// Run `f` holding the program-wide lock named `name`
     /// (`#pragma omp critical(name)`): sections with different names do not
-    /// exclude each other.
+    /// exclude each other. Finding the lock takes no global lock (a fixed
+    /// table keyed by the name; `src/sync/README.md`, "Critical").
+    ///
+    /// # Panics
+    /// If called inside a section of the same name.
+    #[track_caller]
     pub fn critical_named<R>(&self, name: &str, f: impl FnOnce() -> R) -> R {
-        type Locks = Mutex<HashMap<String, Arc<Mutex<()>>>>;
-        static NAMED: OnceLock<Locks> = OnceLock::new();
-        let lock: Arc<Mutex<()>> = {
-            let mut map = NAMED.get_or_init(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner());
-            match map.get(name) {
-                Some(l) => l.clone(),
-                None => map.entry(name.to_owned()).or_insert_with(|| Arc::new(Mutex::new(()))).clone(),
-            }
-        };
-        let _g = lock.lock().unwrap_or_else(|e| e.into_inner());
-        f()
+        crate::sync::critical::run(Some(name), &self.shared().policy, Location::caller(), f)
     }
 
     /// This thread's wait counters ([`crate::wait::stats`]).

@@ -1,12 +1,107 @@
-//! [`RegionError`] and [`BuildError`].
+//! [`RegionError`], [`PanicPayload`] and [`BuildError`].
 
 use crate::config::ConfigError;
 use std::any::Any;
 use std::fmt;
 use std::panic::Location;
 
+/// A value reached only through `&mut self` or by value, never through
+/// `&self`, so a shared `&Exclusive<T>` gives no thread any access to the
+/// `T`: it is `Sync` whatever `T` is (the idea of the unstable
+/// `std::sync::Exclusive`). It lets an error that owns a non-`Sync` value (a
+/// panic payload, unrun tasks) be `Sync`, as `Box<dyn Error + Send + Sync>`
+/// and `anyhow::Error` require.
+pub(crate) struct Exclusive<T: ?Sized>(T);
+
+// SAFETY: `Sync` means `&Exclusive<T>` may be used from several threads at
+// once. No method (nor `Debug`, nor anything else in this crate) reads the
+// inner `T` through `&self`, except `get`, which requires `T: Sync` (then
+// sharing `&T` is exactly what `T: Sync` allows); every other access goes
+// through `get_mut(&mut self)` or `into_inner(self)`, which the borrow
+// checker grants one thread at a time. So sharing the reference shares
+// nothing of a non-`Sync` `T`.
+unsafe impl<T: ?Sized> Sync for Exclusive<T> {}
+
+impl<T> Exclusive<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Exclusive(value)
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: ?Sized> Exclusive<T> {
+    /// Shared access, for `Sync` values only (see the `Sync` impl).
+    pub(crate) fn get(&self) -> &T
+    where
+        T: Sync,
+    {
+        &self.0
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        &mut self.0
+    }
+}
+
+/// The payload of a panic that failed a region, as `catch_unwind` returned
+/// it. Reached through `&mut self` or by value only, which makes
+/// [`RegionError`] `Send + Sync` (so `?` turns it into a
+/// `Box<dyn Error + Send + Sync>` or an `anyhow::Error`) although a payload is
+/// only `Send`.
+///
+/// ```
+/// let team = phalanx::Team::builder().num_threads(2).build().unwrap();
+/// let err = team.try_parallel(|ctx| if ctx.thread_num() == 1 { std::panic::panic_any(7u32) }).unwrap_err();
+/// let mut payload = err.into_payload().expect("a panic");
+/// assert_eq!(payload.get_mut().downcast_mut::<u32>(), Some(&mut 7));
+/// ```
+pub struct PanicPayload(Exclusive<Box<dyn Any + Send>>);
+
+impl PanicPayload {
+    pub(crate) fn new(payload: Box<dyn Any + Send>) -> Self {
+        PanicPayload(Exclusive::new(payload))
+    }
+
+    /// The payload, to downcast in place (`get_mut().downcast_mut::<T>()`).
+    pub fn get_mut(&mut self) -> &mut (dyn Any + Send) {
+        &mut **self.0.get_mut()
+    }
+
+    /// The payload itself, for `downcast` or `std::panic::resume_unwind`.
+    pub fn into_inner(self) -> Box<dyn Any + Send> {
+        self.0.into_inner()
+    }
+
+    /// Re-raise the panic on this thread with its original payload.
+    pub fn resume(self) -> ! {
+        std::panic::resume_unwind(self.into_inner())
+    }
+}
+
+impl fmt::Debug for PanicPayload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Nothing of the payload: it is not reachable through `&self`.
+        f.write_str("PanicPayload { .. }")
+    }
+}
+
 /// Why a parallel region failed. `Team::try_parallel` returns it;
 /// `Team::parallel` re-raises it (a panic with the original payload).
+///
+/// It is `Send + Sync + 'static`, so `?` converts it into a
+/// `Box<dyn Error + Send + Sync>` or an `anyhow::Error`:
+///
+/// ```
+/// fn run(team: &phalanx::Team) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     team.try_parallel(|_ctx| {})?;
+///     Ok(())
+/// }
+/// run(&phalanx::Team::builder().num_threads(2).build()?)?;
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+/// ```
 pub enum RegionError {
     /// A thread's closure panicked. The first panic wins; the other threads
     /// were released from their waits and are not reported.
@@ -15,8 +110,9 @@ pub enum RegionError {
         thread: usize,
         /// The panic message, if the payload was a string.
         message: String,
-        /// The original payload, for `std::panic::resume_unwind`.
-        payload: Box<dyn Any + Send>,
+        /// The original payload ([`PanicPayload::into_inner`] gives it back
+        /// for `downcast` or `std::panic::resume_unwind`).
+        payload: PanicPayload,
     },
     /// A thread left the region (its closure returned) while another waited
     /// at a barrier it would never reach.
@@ -40,7 +136,15 @@ impl RegionError {
         } else {
             "(non-string panic payload)".to_owned()
         };
-        RegionError::Panicked { thread, message, payload }
+        RegionError::Panicked { thread, message, payload: PanicPayload::new(payload) }
+    }
+
+    /// The panic payload, if a thread panicked (`None` for a divergence).
+    pub fn into_payload(self) -> Option<PanicPayload> {
+        match self {
+            RegionError::Panicked { payload, .. } => Some(payload),
+            RegionError::Diverged { .. } => None,
+        }
     }
 
     /// The thread at fault: the one that panicked or left.
@@ -55,7 +159,7 @@ impl RegionError {
     /// divergence panics with this error's message.
     pub fn resume(self) -> ! {
         match self {
-            RegionError::Panicked { payload, .. } => std::panic::resume_unwind(payload),
+            RegionError::Panicked { payload, .. } => payload.resume(),
             d @ RegionError::Diverged { .. } => panic!("{d}"),
         }
     }

@@ -4,7 +4,7 @@
 //! them. Protocol and failure rules: "Master-worker" in `README.md` beside
 //! this file.
 
-use super::{Ctx, RegionError, Team};
+use super::{Ctx, Exclusive, RegionError, Team};
 use crate::primitive::{AtomicBool, Mutex, Ordering};
 use crate::sync::{PushError, TaskQueue, TryPop};
 use std::fmt;
@@ -47,22 +47,53 @@ impl<T> Feeder<'_, T> {
 /// pushed but never given to a worker. "Every task pushed runs exactly once,
 /// or comes back here" (the task a panicking worker was running counts as
 /// run: it was consumed).
+///
+/// It is `Send + Sync` for every `T: Send`, even a task type that is not
+/// `Sync` (a `Box<dyn FnOnce() + Send>`): the unrun tasks are reached by value
+/// ([`into_unrun`](Self::into_unrun)) or, for `Sync` tasks, through
+/// [`unrun`](Self::unrun). So `?` converts it into a
+/// `Box<dyn Error + Send + Sync>` or an `anyhow::Error` (with `T: 'static`).
 pub struct MasterWorkerError<T> {
     /// Why the region failed (the first panic, with its thread).
     pub region: RegionError,
     /// The tasks never run, in no particular order.
-    pub unrun: Vec<T>,
+    unrun: Exclusive<Vec<T>>,
+    /// `unrun`'s length (fixed: nothing removes or adds tasks through `&mut`).
+    unrun_len: usize,
 }
 
 impl<T> MasterWorkerError<T> {
+    fn new(region: RegionError, unrun: Vec<T>) -> Self {
+        MasterWorkerError { region, unrun_len: unrun.len(), unrun: Exclusive::new(unrun) }
+    }
+
     /// The thread at fault (0 = the producer's thread).
     pub fn thread(&self) -> usize {
         self.region.thread()
     }
 
-    /// The tasks never run.
+    /// How many tasks never ran.
+    pub fn unrun_len(&self) -> usize {
+        self.unrun_len
+    }
+
+    /// The tasks never run, in no particular order (for `Sync` tasks; any
+    /// task type: [`into_unrun`](Self::into_unrun)).
+    pub fn unrun(&self) -> &[T]
+    where
+        T: Sync,
+    {
+        self.unrun.get()
+    }
+
+    /// The tasks never run, in no particular order.
     pub fn into_unrun(self) -> Vec<T> {
-        self.unrun
+        self.unrun.into_inner()
+    }
+
+    /// The region's error and the tasks never run.
+    pub fn into_parts(self) -> (RegionError, Vec<T>) {
+        (self.region, self.unrun.into_inner())
     }
 
     /// Re-raise the region's panic on this thread (the unrun tasks are dropped).
@@ -76,8 +107,7 @@ impl<T> fmt::Display for MasterWorkerError<T> {
         write!(
             f,
             "master-worker run failed: {}; {} task(s) never ran and are handed back in MasterWorkerError::unrun",
-            self.region,
-            self.unrun.len()
+            self.region, self.unrun_len
         )
     }
 }
@@ -86,7 +116,7 @@ impl<T> fmt::Debug for MasterWorkerError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MasterWorkerError")
             .field("region", &self.region)
-            .field("unrun", &format_args!("[{} task(s)]", self.unrun.len()))
+            .field("unrun", &format_args!("[{} task(s)]", self.unrun_len))
             .finish()
     }
 }
@@ -216,7 +246,7 @@ impl Team {
                 debug_assert!(unrun.is_empty(), "a successful master-worker run left {} task(s)", unrun.len());
                 Ok(())
             }
-            Err(region) => Err(MasterWorkerError { region, unrun }),
+            Err(region) => Err(MasterWorkerError::new(region, unrun)),
         }
     }
 }

@@ -3,7 +3,8 @@
 //! The fork/join, panic and divergence protocols are in `README.md` in this
 //! folder. Files: `region.rs` (shared words, fork/join, finishing),
 //! `ctx.rs` ([`Ctx`]), `error.rs` ([`RegionError`], [`BuildError`]),
-//! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning).
+//! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning),
+//! `runtime.rs` ([`thread_num`] and the other routines that need no `Ctx`).
 
 mod ctx;
 mod error;
@@ -11,10 +12,13 @@ mod handoff;
 mod master_worker;
 mod pin;
 mod region;
+mod runtime;
 
 pub use ctx::Ctx;
-pub use error::{BuildError, RegionError};
+pub(crate) use error::Exclusive;
+pub use error::{BuildError, PanicPayload, RegionError};
 pub use master_worker::{Feeder, MasterWorkerError};
+pub use runtime::{active_level, in_parallel, level, max_threads, num_procs, num_threads, thread_num, wtick};
 
 use crate::barrier::BarrierKind;
 use crate::config::{Config, ConfigError};
@@ -240,6 +244,47 @@ impl Team {
         self.shared.run(&f)
     }
 
+    /// A region that returns a value: run `f` on every thread, as
+    /// [`parallel`](Self::parallel), and return what each thread's call
+    /// returned, in thread order (`[0]` is thread 0's). Called inside a
+    /// region it runs on one thread and returns one value.
+    ///
+    /// ```
+    /// let team = phalanx::Team::builder().num_threads(3).build().unwrap();
+    /// let ids = team.parallel_collect(|ctx| ctx.thread_num() * 10);
+    /// assert_eq!(ids, vec![0, 10, 20]);
+    /// ```
+    ///
+    /// # Panics
+    /// As [`parallel`](Self::parallel).
+    pub fn parallel_collect<'env, R: Send, F: Fn(&Ctx<'env>) -> R + Sync>(&self, f: F) -> Vec<R> {
+        match self.try_parallel_collect(f) {
+            Ok(v) => v,
+            Err(e) => e.resume(),
+        }
+    }
+
+    /// As [`parallel_collect`](Self::parallel_collect), returning the
+    /// failure instead of re-raising it.
+    pub fn try_parallel_collect<'env, R: Send, F: Fn(&Ctx<'env>) -> R + Sync>(
+        &self,
+        f: F,
+    ) -> Result<Vec<R>, RegionError> {
+        // One slot per thread, written by its owner only and read after the
+        // join, as in `parallel_reduce`.
+        let slots: Vec<CachePadded<Mutex<Option<R>>>> =
+            (0..self.num_threads()).map(|_| CachePadded::new(Mutex::new(None))).collect();
+        self.try_parallel(|ctx| {
+            let v = f(ctx);
+            *slots[ctx.thread_num()].lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+        })?;
+        // A nested call runs on one thread, which fills slot 0 only.
+        Ok(slots
+            .into_iter()
+            .map_while(|s| CachePadded::into_inner(s).into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect())
+    }
+
     /// `#pragma omp parallel for`: run `f(i)` for every `i` in `range`, once,
     /// split by `schedule`.
     pub fn parallel_for<F: Fn(usize) + Sync>(&self, range: Range<usize>, schedule: Schedule, f: F) {
@@ -304,13 +349,15 @@ impl Drop for Team {
     }
 }
 
+/// The global team, once built ([`global_team`]).
+static GLOBAL: OnceLock<Team> = OnceLock::new();
+
 /// The implicit team used by [`parallel`]: built on first use from the
 /// environment.
 ///
 /// # Panics
 /// If the environment is invalid, with the [`ConfigError`] message.
 pub fn global_team() -> &'static Team {
-    static GLOBAL: OnceLock<Team> = OnceLock::new();
     GLOBAL.get_or_init(|| match Team::from_env() {
         Ok(t) => t,
         Err(e) => panic!("phalanx: cannot build the global team: {e}"),

@@ -373,6 +373,8 @@ impl Done {
 
 /// Run the job as member `tid` of region `gen`, then finish.
 pub(crate) fn run_member(shared: &Shared, tid: usize, gen: u32, job: Job) {
+    // `phalanx::thread_num()` and friends, until this member leaves.
+    let _here = super::runtime::enter(tid, shared.n);
     // SAFETY: `shared` outlives `ctx`, a local of this function.
     let ctx = unsafe { Ctx::new(shared, tid, gen, job.base) };
     // SAFETY: `job.data` points to the region's closure, which `Shared::run`

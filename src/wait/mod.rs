@@ -25,7 +25,16 @@ pub use strategies::{
 
 use std::fmt;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The deadline `timeout` from now, or `None` (no deadline) when it lies
+/// beyond what an `Instant` can hold: `wait_timeout(Duration::MAX)` then waits
+/// like `wait()` instead of panicking on the overflow of `now + timeout`
+/// (`parking_lot_core`'s Linux parker treats an overflowing deadline the same
+/// way). Every `*_timeout` in the crate computes its deadline here.
+pub(crate) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
 
 /// Default spin budget of [`WaitPolicy::Hybrid`]: 50 µs.
 ///

@@ -11,6 +11,7 @@ impl Ctx<'_> {
     /// Run `body` on each chunk of `0..len` this thread gets under `schedule`
     /// (construct `c`). Chunks are relative to the range's start.
     #[inline]
+    #[track_caller]
     pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, mut body: impl FnMut(Range<usize>)) {
         let schedule = match schedule.validate() {
             Ok(s) => s.resolve(self.shared().runtime),

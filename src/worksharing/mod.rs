@@ -2,13 +2,16 @@
 //! shared claim word behind dynamic schedules and `single`.
 //!
 //! The protocol of the claim word is in `src/team/README.md` ("Worksharing
-//! claim word"). Loops take `Range<usize>`: an OpenMP loop over negative or
+//! claim word"); why [`DisjointSlice`] loops are sound is in `README.md`
+//! beside this file. Loops take `Range<usize>`: an OpenMP loop over negative or
 //! strided indices maps onto `0..count` with one multiply-add in the body.
 
 mod claim;
+mod disjoint;
 mod for_loop;
 mod reduce;
 mod schedule;
 
 pub(crate) use claim::ClaimWord;
+pub use disjoint::DisjointSlice;
 pub use schedule::Schedule;

@@ -8,6 +8,7 @@ use std::panic::Location;
 impl Ctx<'_> {
     /// This thread's part of a reduction: the next construct's indices of
     /// `range` under `schedule`, folded from `identity`. No barrier.
+    #[track_caller]
     pub(crate) fn fold_part<T, Fo>(&self, range: Range<usize>, schedule: Schedule, identity: T, mut fold: Fo) -> T
     where
         Fo: FnMut(T, usize) -> T,

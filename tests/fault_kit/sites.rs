@@ -406,7 +406,7 @@ fn taskloop_chunk(p: &mut Plan<'_>) -> Run {
                 // Relaxed: read after the region joined.
                 hits_ref[i].fetch_add(1, Ordering::Relaxed);
                 if i == f {
-                    fault_ref.fire(team_thread(), "taskloop piece");
+                    fault_ref.fire(phalanx::thread_num(), "taskloop piece");
                 }
             };
             if nogroup {
@@ -417,14 +417,6 @@ fn taskloop_chunk(p: &mut Plan<'_>) -> Run {
         }
     });
     Run { result, expect: Expect::Panicked(fault.fired_by()), tally: duplicates(&hits) }
-}
-
-/// The team thread number of the calling thread, for bodies that get no
-/// `Ctx` (a taskloop's): workers are named `phalanx-<tid>`, and the master is
-/// the test's own thread.
-fn team_thread() -> usize {
-    let me = std::thread::current();
-    me.name().and_then(|n| n.strip_prefix("phalanx-")).and_then(|t| t.parse().ok()).unwrap_or(0)
 }
 
 /// The master creates `k` tasks after the others reached a barrier, so they
@@ -494,10 +486,11 @@ fn master_worker(p: &mut Plan<'_>) -> Run {
         },
     );
     let result = result.map_err(|e: MasterWorkerError<usize>| {
-        for id in e.unrun {
+        let (region, unrun) = e.into_parts();
+        for id in unrun {
             ledger.record(id, Outcome::Remained);
         }
-        e.region
+        region
     });
     // Relaxed: the run is over.
     Run { result, expect: Expect::Panicked(fault.fired_by()), tally: ledger.tally(offered.load(Ordering::Relaxed)) }
