@@ -75,6 +75,17 @@
 //! | `#pragma omp taskwait` | `ctx.taskwait()` (direct children) |
 //! | `#pragma omp taskgroup` | `ctx.taskgroup(\|ctx\| ...)` (all descendants) |
 //! | `task` + `taskwait` on locals (divide and conquer) | `ctx.task_scope(\|s\| { s.spawn(\|ctx\| a = f(ctx)); g(ctx) })` |
+//! | `x = task f(..); y = task g(..); taskwait; x + y` (a value back) | `let x = ctx.spawn(move \|ctx\| f(ctx)); let y = ctx.spawn(...); x.join() + y.join()` ([`tasks::TaskHandle`]; `join` is the `taskwait`) |
+//! | `task if(n > cutoff)` returning a value | `ctx.spawn_if(n > cutoff, \|ctx\| ...)`; in a scope `s.spawn_if(cond, ...)` |
+//! | `#pragma omp task depend(in: a) depend(out: b)` | `ctx.task_depend(&[Depend::In(DepKey::of(&a)), Depend::Out(DepKey::of(&b))], \|ctx\| ...)` (`InOut`, `MutexInOutSet`, `DepKey::Id(n)`; among siblings; dependents of a panicked task are skipped, [`Team::skipped_tasks`]) |
+//! | `#pragma omp taskloop grainsize(g)` / `num_tasks(k)` | `ctx.taskloop(0..n, Grain::Size(g), \|i\| ...)` / `Grain::Tasks(k)` (waits, like the implicit taskgroup; may borrow locals) |
+//! | `taskloop nogroup` | `ctx.taskloop_nogroup(0..n, grain, \|i\| ...)` |
+//! | `task final(cond)`, `omp_in_final()` | `ctx.task_final(cond, \|ctx\| ...)` (the whole subtree runs at once), `ctx.in_final()` |
+//! | `task mergeable` | accepted by meaning: an included task (`task_if(false, ..)`, inside `task_final`) is always merged |
+//! | `task priority(p)` | `ctx.task_priority(p, \|ctx\| ...)` (a hint; this scheduler ignores it, as OpenMP allows) |
+//! | `#pragma omp taskyield` | `ctx.taskyield()` (runs one queued task if any) |
+//! | tasks piling up faster than the team runs them | `Team::builder().max_queued_tasks(k)` (default 64 per thread, as libgomp: a deeper queue runs new tasks undeferred) |
+//! | threads waiting at `barrier` / `single` / `for` end run queued tasks | automatic: every barrier is a task scheduling point |
 //! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
 //! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
 //!

@@ -159,7 +159,7 @@ impl std::error::Error for UnlockError {}
 ///   data: use them when the lock guards something else.
 ///
 /// Not reentrant: a thread that locks a lock it already holds panics (naming
-/// the call) instead of deadlocking; [`NestLock`] is the reentrant one. A
+/// the call) instead of deadlocking; [`NestLock`](super::NestLock) is the reentrant one. A
 /// panic while a guard lives unlocks the lock (no poisoning).
 ///
 /// ```
