@@ -59,6 +59,11 @@ pub fn all_constructs() -> Vec<Construct> {
         Construct::TaskBarrier,
         Construct::ParallelTaskDeps,
         Construct::MasterTaskDeps,
+        Construct::MasterTaskBusySlaves,
+        Construct::NestedTask,
+        Construct::NestedMasterTask,
+        Construct::BranchTaskTree,
+        Construct::LeafTaskTree,
         Construct::Schedule { kind: ScheduleKind::Static, chunk: 0 },
     ];
     for kind in [ScheduleKind::Static, ScheduleKind::Dynamic, ScheduleKind::Guided] {

@@ -79,12 +79,6 @@ pub fn critical_path_delays(c: Construct, threads: usize) -> usize {
     }
 }
 
-/// Constructs whose repetitions the team shares out (`inner_reps / threads`
-/// per thread): their repetition counts are rounded to a multiple of threads.
-fn shared_out(c: Construct) -> bool {
-    matches!(c, Construct::Critical | Construct::Lock | Construct::Atomic)
-}
-
 /// `len` with the delay's median cost per call, in µs (best of a few tries
 /// of 2000 calls each, timed here: the same clock for every length).
 fn delay_cost_us(len: u32) -> f64 {
@@ -281,7 +275,7 @@ pub fn omp_team_reference(threads: usize, n: u64, len: u32, turns: bool) -> Resu
 
 /// Measures `c` with the C OpenMP runtime this process loaded, or says why not.
 pub fn measure_omp(m: &Method, c: Construct) -> Measured {
-    let multiple = if shared_out(c) { m.threads as u64 } else { 1 };
+    let multiple = c.rep_multiple(m.threads);
     let critical = critical_path_delays(c, m.threads);
     let (len, turns) = (m.delay_len, serialised(c));
     measure_with_retry(critical, || {
@@ -298,7 +292,7 @@ pub fn measure_omp(m: &Method, c: Construct) -> Measured {
 
 /// Measures `c` with phalanx on `team`.
 pub fn measure_phalanx(m: &Method, team: &Team, c: Construct) -> Measured {
-    let multiple = if shared_out(c) { m.threads as u64 } else { 1 };
+    let multiple = c.rep_multiple(m.threads);
     let critical = critical_path_delays(c, m.threads);
     let (len, turns) = (m.delay_len, serialised(c));
     let kernel = |reps: u64| phalanx_kernel(team, c, reps, len);
@@ -343,6 +337,29 @@ impl TaskSlots {
     fn total(&self) -> u64 {
         // Relaxed: after the join (see `ran`).
         self.0.iter().map(|s| s.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// EPCC's branch tree: a task with two subtrees and a delay, down to level 0.
+fn branch_tree<'a, B: Fn(&phalanx::Ctx<'_>) + Sync>(ctx: &phalanx::Ctx<'a>, level: u32, body: &'a B) {
+    if level > 0 {
+        ctx.task(move |ctx| {
+            branch_tree(ctx, level - 1, body);
+            branch_tree(ctx, level - 1, body);
+            body(ctx);
+        });
+    }
+}
+
+/// EPCC's leaf tree: tasks down to level 0, a delay in every leaf.
+fn leaf_tree<'a, B: Fn(&phalanx::Ctx<'_>) + Sync>(ctx: &phalanx::Ctx<'a>, level: u32, body: &'a B) {
+    if level == 0 {
+        body(ctx);
+    } else {
+        ctx.task(move |ctx| {
+            leaf_tree(ctx, level - 1, body);
+            leaf_tree(ctx, level - 1, body);
+        });
     }
 }
 
@@ -459,7 +476,12 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
         | Construct::ConditionalTask
         | Construct::TaskBarrier
         | Construct::ParallelTaskDeps
-        | Construct::MasterTaskDeps => {
+        | Construct::MasterTaskDeps
+        | Construct::MasterTaskBusySlaves
+        | Construct::NestedTask
+        | Construct::NestedMasterTask
+        | Construct::BranchTaskTree
+        | Construct::LeafTaskTree => {
             let slots = TaskSlots::new(n);
             let body = |ctx: &phalanx::Ctx<'_>| slots.ran(ctx.thread_num(), len);
             match c {
@@ -504,6 +526,58 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
                     let key = [Depend::InOut(DepKey::Id(ctx.thread_num() as u64))];
                     for _ in 0..reps {
                         ctx.task_depend(&key, body);
+                    }
+                }),
+                // The master creates a task per repetition; the others run
+                // their delay themselves, then help at the region's end.
+                Construct::MasterTaskBusySlaves => team.parallel(|ctx| {
+                    for _ in 0..reps {
+                        if ctx.is_master() {
+                            ctx.task(body);
+                        } else {
+                            body(ctx);
+                        }
+                    }
+                }),
+                // A task that creates `threads` tasks and waits for them,
+                // `reps / threads` per thread.
+                Construct::NestedTask => team.parallel(|ctx| {
+                    for _ in 0..reps / n as u64 {
+                        ctx.task(move |ctx| {
+                            for _ in 0..n {
+                                ctx.task(body);
+                            }
+                            ctx.taskwait();
+                        });
+                    }
+                }),
+                // The same, every outer task created by the master.
+                Construct::NestedMasterTask => team.parallel(|ctx| {
+                    ctx.master(|| {
+                        for _ in 0..reps {
+                            ctx.task(move |ctx| {
+                                for _ in 0..n {
+                                    ctx.task(body);
+                                }
+                                ctx.taskwait();
+                            });
+                        }
+                    });
+                }),
+                // Per TREE_REPS repetitions: a task running a branch tree
+                // of depth TREE_DEPTH, then a delay.
+                Construct::BranchTaskTree => team.parallel(|ctx| {
+                    let body = &body;
+                    for _ in 0..reps / omp::TREE_REPS {
+                        ctx.task(move |ctx| {
+                            branch_tree(ctx, omp::TREE_DEPTH, body);
+                            body(ctx);
+                        });
+                    }
+                }),
+                Construct::LeafTaskTree => team.parallel(|ctx| {
+                    for _ in 0..reps / omp::TREE_REPS {
+                        leaf_tree(ctx, omp::TREE_DEPTH, &body);
                     }
                 }),
                 // `threads` chains, all created by the master.

@@ -549,3 +549,141 @@ double epcc_master_task_deps(int threads, long inner_reps, int delay_len) {
     double elapsed = omp_get_wtime() - start;
     return epcc_task_total(threads) == tasks ? elapsed : EPCC_WRONG_SUM;
 }
+
+/* One repetition: the master creates one task while every other thread runs
+ * one delay itself (EPCC's MASTER TASK BUSY SLAVES); the others help with the
+ * tasks at the region's end. */
+double epcc_master_task_busy_slaves(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        int me = omp_get_thread_num();
+        for (long r = 0; r < inner_reps; r++) {
+            if (me == 0) {
+#pragma omp task firstprivate(delay_len)
+                epcc_task_body(delay_len);
+            } else {
+                epcc_task_body(delay_len);
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* Per `threads` repetitions, every thread creates a task that creates
+ * `threads` tasks and waits for them (EPCC's NESTED TASK); `inner_reps` must
+ * be a multiple of `threads`. */
+double epcc_nested_task(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps) || inner_reps % threads != 0) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < inner_reps / threads; r++) {
+#pragma omp task firstprivate(delay_len, threads)
+            {
+                for (int i = 0; i < threads; i++) {
+#pragma omp task firstprivate(delay_len)
+                    epcc_task_body(delay_len);
+                }
+#pragma omp taskwait
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* One repetition: the master creates a task that creates `threads` tasks and
+ * waits for them (EPCC's NESTED MASTER TASK). */
+double epcc_nested_master_task(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp master
+        for (long r = 0; r < inner_reps; r++) {
+#pragma omp task firstprivate(delay_len, threads)
+            {
+                for (int i = 0; i < threads; i++) {
+#pragma omp task firstprivate(delay_len)
+                    epcc_task_body(delay_len);
+                }
+#pragma omp taskwait
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* Depth of the task trees (EPCC's DEPTH): 2^EPCC_TREE_DEPTH delays a tree. */
+#define EPCC_TREE_DEPTH 6
+
+static void epcc_branch_tree(int level, int delay_len) {
+    if (level > 0) {
+#pragma omp task firstprivate(level, delay_len)
+        {
+            epcc_branch_tree(level - 1, delay_len);
+            epcc_branch_tree(level - 1, delay_len);
+            epcc_task_body(delay_len);
+        }
+    }
+}
+
+static void epcc_leaf_tree(int level, int delay_len) {
+    if (level == 0) {
+        epcc_task_body(delay_len);
+    } else {
+#pragma omp task firstprivate(level, delay_len)
+        {
+            epcc_leaf_tree(level - 1, delay_len);
+            epcc_leaf_tree(level - 1, delay_len);
+        }
+    }
+}
+
+/* Per 2^EPCC_TREE_DEPTH repetitions, every thread creates a task with a
+ * branch tree (a delay in every node) and a delay (EPCC's BRANCH TASK TREE);
+ * `inner_reps` must be a multiple of 2^EPCC_TREE_DEPTH. */
+double epcc_branch_task_tree(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps) || inner_reps % (1L << EPCC_TREE_DEPTH) != 0) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < (inner_reps >> EPCC_TREE_DEPTH); r++) {
+#pragma omp task firstprivate(delay_len)
+            {
+                epcc_branch_tree(EPCC_TREE_DEPTH, delay_len);
+                epcc_task_body(delay_len);
+            }
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}
+
+/* The same with a delay in every leaf only (EPCC's LEAF TASK TREE). */
+double epcc_leaf_task_tree(int threads, long inner_reps, int delay_len) {
+    if (!epcc_task_prepare(threads, inner_reps) || inner_reps % (1L << EPCC_TREE_DEPTH) != 0) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+#pragma omp parallel num_threads(threads)
+    {
+        for (long r = 0; r < (inner_reps >> EPCC_TREE_DEPTH); r++) {
+            epcc_leaf_tree(EPCC_TREE_DEPTH, delay_len);
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
+}

@@ -60,6 +60,11 @@ impl ScheduleKind {
 /// | `TaskBarrier` | every thread creates one task, then `barrier` | `epcc_task_barrier` |
 /// | `ParallelTaskDeps` | every thread creates one task with `depend(inout)` on its own slot (one chain per thread) | `epcc_parallel_task_deps` |
 /// | `MasterTaskDeps` | the master creates `threads` tasks, task `k` with `depend(inout)` on slot `k % threads` (`threads` chains) | `epcc_master_task_deps` |
+/// | `MasterTaskBusySlaves` | the master creates one task while every other thread runs one delay itself | `epcc_master_task_busy_slaves` |
+/// | `NestedTask` | per `threads` repetitions, every thread creates a task that creates `threads` tasks and waits for them | `epcc_nested_task` |
+/// | `NestedMasterTask` | the master creates a task that creates `threads` tasks and waits for them | `epcc_nested_master_task` |
+/// | `BranchTaskTree` | per [`TREE_REPS`] repetitions, every thread creates a binary task tree of depth [`TREE_DEPTH`] with a delay in every node (plus one) | `epcc_branch_task_tree` |
+/// | `LeafTaskTree` | per [`TREE_REPS`] repetitions, every thread creates a binary task tree of depth [`TREE_DEPTH`] with a delay in every leaf | `epcc_leaf_task_tree` |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Construct {
     /// `#pragma omp parallel`.
@@ -102,12 +107,29 @@ pub enum Construct {
     ParallelTaskDeps,
     /// Tasks with `depend(inout)` on `threads` slots, created by the master.
     MasterTaskDeps,
+    /// The master creates tasks while the others run delays themselves.
+    MasterTaskBusySlaves,
+    /// Tasks that create tasks and `taskwait`, on every thread.
+    NestedTask,
+    /// Tasks that create tasks and `taskwait`, created by the master.
+    NestedMasterTask,
+    /// Binary task trees with work in every node.
+    BranchTaskTree,
+    /// Binary task trees with work in the leaves.
+    LeafTaskTree,
 }
+
+/// Depth of the task trees of `BranchTaskTree` and `LeafTaskTree` (EPCC's
+/// `DEPTH`): each tree has `2^TREE_DEPTH` delays.
+pub const TREE_DEPTH: u32 = 6;
+/// Repetitions per tree: the repetition counts of the tree constructs are
+/// multiples of this.
+pub const TREE_REPS: u64 = 1 << TREE_DEPTH;
 
 impl Construct {
     /// Every construct EPCC's syncbench and taskbench measure, plus the three
     /// schedules with chunk 1 (EPCC's schedbench sweeps the chunk).
-    pub const ALL: [Construct; 19] = [
+    pub const ALL: [Construct; 24] = [
         Construct::Parallel,
         Construct::For,
         Construct::ParallelFor,
@@ -127,6 +149,11 @@ impl Construct {
         Construct::TaskBarrier,
         Construct::ParallelTaskDeps,
         Construct::MasterTaskDeps,
+        Construct::MasterTaskBusySlaves,
+        Construct::NestedTask,
+        Construct::NestedMasterTask,
+        Construct::BranchTaskTree,
+        Construct::LeafTaskTree,
     ];
 
     /// EPCC's name for the construct: `PARALLEL`, `FOR`, `PARALLEL FOR`,
@@ -152,6 +179,11 @@ impl Construct {
             Construct::TaskBarrier => "TASK BARRIER",
             Construct::ParallelTaskDeps => "PARALLEL TASK DEPS",
             Construct::MasterTaskDeps => "MASTER TASK DEPS",
+            Construct::MasterTaskBusySlaves => "MASTER TASK BUSY SLAVES",
+            Construct::NestedTask => "NESTED TASK",
+            Construct::NestedMasterTask => "NESTED MASTER TASK",
+            Construct::BranchTaskTree => "BRANCH TASK TREE",
+            Construct::LeafTaskTree => "LEAF TASK TREE",
         }
     }
 
@@ -167,7 +199,23 @@ impl Construct {
                 | Construct::TaskBarrier
                 | Construct::ParallelTaskDeps
                 | Construct::MasterTaskDeps
+                | Construct::MasterTaskBusySlaves
+                | Construct::NestedTask
+                | Construct::NestedMasterTask
+                | Construct::BranchTaskTree
+                | Construct::LeafTaskTree
         )
+    }
+
+    /// What the repetition count must be a multiple of: `threads` where the
+    /// team shares repetitions out or nests `threads` tasks per outer one,
+    /// [`TREE_REPS`] for the task trees, else 1.
+    pub fn rep_multiple(&self, threads: usize) -> u64 {
+        match self {
+            Construct::Critical | Construct::Lock | Construct::Atomic | Construct::NestedTask => threads as u64,
+            Construct::BranchTaskTree | Construct::LeafTaskTree => TREE_REPS,
+            _ => 1,
+        }
     }
 
     /// How many delays one repetition runs in total across the team: what to

@@ -100,6 +100,11 @@ mod sys {
         pub(super) fn epcc_task_barrier(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_parallel_task_deps(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_master_task_deps(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_master_task_busy_slaves(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_nested_task(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_nested_master_task(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_branch_task_tree(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_leaf_task_tree(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
     }
 }
 
@@ -151,6 +156,11 @@ pub(crate) fn run(construct: Construct, args: Args) -> Result<f64, OmpError> {
             Construct::TaskBarrier => sys::epcc_task_barrier(t, r, d),
             Construct::ParallelTaskDeps => sys::epcc_parallel_task_deps(t, r, d),
             Construct::MasterTaskDeps => sys::epcc_master_task_deps(t, r, d),
+            Construct::MasterTaskBusySlaves => sys::epcc_master_task_busy_slaves(t, r, d),
+            Construct::NestedTask => sys::epcc_nested_task(t, r, d),
+            Construct::NestedMasterTask => sys::epcc_nested_master_task(t, r, d),
+            Construct::BranchTaskTree => sys::epcc_branch_task_tree(t, r, d),
+            Construct::LeafTaskTree => sys::epcc_leaf_task_tree(t, r, d),
         }
     };
     Ok(secs)

@@ -30,7 +30,7 @@ mod construct;
 mod ffi;
 pub mod libomp;
 
-pub use construct::{Construct, ScheduleKind};
+pub use construct::{Construct, ScheduleKind, TREE_DEPTH, TREE_REPS};
 
 use std::fmt;
 use std::process::Command;
