@@ -35,7 +35,7 @@ fn every_construct_runs_and_takes_time() {
     }
     let _guard = watchdog(60, "every_construct_runs_and_takes_time");
     println!("runtime: {:?}, max threads {:?}", omp::runtime_name(), omp::max_threads());
-    let reps = if cfg!(miri) { 2 } else { 20 };
+    let reps: u64 = if cfg!(miri) { 2 } else { 20 };
     for c in Construct::ALL {
         // A multiple of what the construct needs (threads, or a tree's size).
         let reps = reps.div_ceil(c.rep_multiple(2)) * c.rep_multiple(2);
