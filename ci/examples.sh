@@ -19,5 +19,6 @@ run npb_is -- --class S
 run region_overhead -- --quick
 run task_spread -- --quick
 run task_suite -- --quick
+run gap_sweep -- --quick
 run epcc -- --quick
 echo "examples.sh: all examples passed their own checks"

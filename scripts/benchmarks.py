@@ -369,6 +369,9 @@ def main():
     for cmd in region_cmds:
         out.append(" ".join(cmd))
     out.append("cargo run --release --example fib_tasks")
+    out.append("cargo run --release --example task_spread")
+    out.append("cargo run --release --example task_suite")
+    out.append("cargo run --release --example gap_sweep -- --markdown --svg-dir docs/benchmarks/gap")
     out.append("cargo run --release --example npb_is -- --class " + ("S" if opts.quick else "A"))
     out.append("cargo bench   # the criterion suites in benches/ (minutes; not part of this file)")
     out.append("python3 scripts/benchmarks.py" + (" --quick" if opts.quick else "") + "   # all of the above, and this file")
@@ -412,13 +415,28 @@ def main():
         out += [f"### {n} threads", "", f"`{' '.join(cmd)}`:", "", region_table(region_json[n]), ""]
 
     # Tasks and NPB IS: the examples print plain text; pasted verbatim.
+    fib_small = ["--n", "24", "--cutoff", "2", "--tasks", "100000", "--reps", "3"] if opts.quick else ["--n", "30", "--cutoff", "2"]
     extra_runs = [
         ("Tasks (`fib_tasks`)", ["cargo", "run", "--release", "--example", "fib_tasks"]),
+        ("Tasks, one per call, 1 thread (`fib_tasks`)", ["cargo", "run", "--release", "--example", "fib_tasks", "--", "--threads", "1"] + fib_small),
+        ("Tasks, one per call, 2 threads (`fib_tasks`)", ["cargo", "run", "--release", "--example", "fib_tasks", "--", "--threads", "2"] + fib_small),
+        ("One producer's tasks over the team (`task_spread`)", ["cargo", "run", "--release", "--example", "task_spread"] + (["--", "--quick"] if opts.quick else [])),
+        ("Task suite: N-queens, merge sort, sparse LU (`task_suite`)", ["cargo", "run", "--release", "--example", "task_suite"] + (["--", "--quick"] if opts.quick else [])),
         ("NPB IS (`npb_is`, phalanx only)", ["cargo", "run", "--release", "--example", "npb_is", "--", "--class", "S" if opts.quick else "A"]),
     ]
     for title, cmd in extra_runs:
         text = run_tool(cmd, title)
         out += [f"## {title}", "", f"`{' '.join(cmd)}`:", "", "```text", text.rstrip(), "```", ""]
+
+    gap_dir = os.path.join(svg_dir, "gap")
+    os.makedirs(gap_dir, exist_ok=True)
+    gap_cmd = ["cargo", "run", "--release", "--example", "gap_sweep", "--", "--markdown", "--svg-dir",
+               os.path.relpath(gap_dir, ROOT)] + (["--quick"] if opts.quick else [])
+    gap_md = run_tool(gap_cmd, "gap_sweep")
+    out += ["## Gap sweep: regions separated by serial work (`gap_sweep`)", "", f"`{' '.join(gap_cmd)}`:", "", gap_md.rstrip(), ""]
+    for svg in sorted(os.listdir(gap_dir)):
+        if svg.endswith(".svg"):
+            out += [f"![{svg}]({rel_svg}/gap/{svg})", ""]
 
     out.append(ADVICE)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)

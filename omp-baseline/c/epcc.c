@@ -687,3 +687,27 @@ double epcc_leaf_task_tree(int threads, long inner_reps, int delay_len) {
     double elapsed = omp_get_wtime() - start;
     return epcc_task_total(threads) == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
 }
+
+/* The gap sweep (examples/gap_sweep.rs): `regions` parallel regions of
+ * `threads` threads with an empty body (one epcc_delay(0) each), region i
+ * preceded by `gaps_us[i]` microseconds of master-only busy work (a spin on
+ * omp_get_wtime, as a time-step loop's serial part). Returns the wall time of
+ * the whole loop in seconds; the caller subtracts the gaps. Between regions
+ * the runtime's idle threads wait as OMP_WAIT_POLICY (or the runtime's
+ * default) says: that is what the sweep measures, with the CPU the process
+ * burns meanwhile. */
+double epcc_gap_regions(int threads, long regions, const double *gaps_us) {
+    if (threads < 1 || regions < 0 || gaps_us == 0) {
+        return EPCC_BAD_ARG;
+    }
+    double start = omp_get_wtime();
+    for (long i = 0; i < regions; i++) {
+        double until = omp_get_wtime() + gaps_us[i] * 1e-6;
+        while (omp_get_wtime() < until) {
+        }
+#pragma omp parallel num_threads(threads)
+        epcc_delay(0);
+    }
+    return omp_get_wtime() - start;
+}
+

@@ -71,6 +71,7 @@ mod sys {
         pub(super) fn epcc_runtime_name() -> *const c_char;
         pub(super) fn epcc_max_threads() -> c_int;
         pub(super) fn epcc_reference(inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_gap_regions(threads: c_int, regions: c_long, gaps_us: *const c_double) -> c_double;
         pub(super) fn epcc_reference_team(
             threads: c_int,
             inner_reps: c_long,
@@ -169,6 +170,21 @@ pub(crate) fn run(construct: Construct, args: Args) -> Result<f64, OmpError> {
 #[cfg(omp_missing)]
 pub(crate) fn run(construct: Construct, _args: Args) -> Result<f64, OmpError> {
     let _ = (construct, MAX_TASK_THREADS);
+    Err(OmpError::Unavailable)
+}
+
+/// Seconds for `gaps.len()` regions of `threads`, each after its gap (µs) of
+/// master-only busy work (`epcc_gap_regions`).
+#[cfg(not(omp_missing))]
+pub(crate) fn gap_regions(args: Args, gaps_us: &[f64]) -> Result<f64, OmpError> {
+    let regions = c_reps(args.inner_reps)?;
+    // SAFETY: `gaps_us` points at `regions` doubles, alive for the call; the
+    // function only reads them and runs its regions to completion.
+    Ok(unsafe { sys::epcc_gap_regions(args.threads, regions, gaps_us.as_ptr()) })
+}
+
+#[cfg(omp_missing)]
+pub(crate) fn gap_regions(_args: Args, _gaps_us: &[f64]) -> Result<f64, OmpError> {
     Err(OmpError::Unavailable)
 }
 

@@ -153,6 +153,16 @@ pub fn reference_team(threads: usize, inner_reps: u64, delay_len: u32, turns: bo
     seconds_to_duration(Construct::Parallel, threads, secs)
 }
 
+/// `gaps_us.len()` parallel regions of `threads` threads with an empty body,
+/// region `i` after `gaps_us[i]` µs of master-only busy work: the C twin of
+/// `examples/gap_sweep.rs`. Returns the wall time of the whole loop.
+pub fn gap_regions(threads: usize, gaps_us: &[f64]) -> Result<Duration, OmpError> {
+    let args = ffi::Args::check(threads, gaps_us.len() as u64, 0)?;
+    let _serial = RUN_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let secs = ffi::gap_regions(args, gaps_us)?;
+    seconds_to_duration(Construct::Parallel, threads, secs)
+}
+
 /// The kernels' delay body: `len` additions to a volatile `double`, so the loop
 /// cannot be optimised away. Calls the C `epcc_delay` when the crate has
 /// OpenMP, and a Rust loop doing the same volatile additions otherwise, so
