@@ -42,30 +42,11 @@ pub const USAGE: &str = "usage: epcc [--threads N] [--outer-reps N] [--test-time
 /// Every construct, in EPCC's order: syncbench, taskbench, schedbench
 /// (static without a chunk, then each kind with chunks 1..=128).
 pub fn all_constructs() -> Vec<Construct> {
-    let mut v = vec![
-        Construct::Parallel,
-        Construct::For,
-        Construct::ParallelFor,
-        Construct::Barrier,
-        Construct::Single,
-        Construct::Critical,
-        Construct::Lock,
-        Construct::Atomic,
-        Construct::Reduction,
-        Construct::MasterTask,
-        Construct::ParallelTask,
-        Construct::TaskWait,
-        Construct::ConditionalTask,
-        Construct::TaskBarrier,
-        Construct::ParallelTaskDeps,
-        Construct::MasterTaskDeps,
-        Construct::MasterTaskBusySlaves,
-        Construct::NestedTask,
-        Construct::NestedMasterTask,
-        Construct::BranchTaskTree,
-        Construct::LeafTaskTree,
-        Construct::Schedule { kind: ScheduleKind::Static, chunk: 0 },
-    ];
+    // `Construct::ALL` without its three schedule samples: syncbench, then
+    // taskbench; then the schedule sweep.
+    let mut v: Vec<Construct> =
+        Construct::ALL.iter().copied().filter(|c| !matches!(c, Construct::Schedule { .. })).collect();
+    v.push(Construct::Schedule { kind: ScheduleKind::Static, chunk: 0 });
     for kind in [ScheduleKind::Static, ScheduleKind::Dynamic, ScheduleKind::Guided] {
         for chunk in [1, 2, 4, 8, 16, 32, 64, 128] {
             v.push(Construct::Schedule { kind, chunk });
