@@ -200,12 +200,13 @@ pub fn parse_phalanx_wait_policy(v: &str, spin: Option<Duration>) -> Result<Wait
         "block" => WaitPolicy::Block,
         "hybrid" => WaitPolicy::Hybrid { spin: spin.unwrap_or(wait::DEFAULT_HYBRID_SPIN) },
         "adaptive" => WaitPolicy::Adaptive,
+        "predictive" => WaitPolicy::Predictive,
         "sleep-poll" => WaitPolicy::SleepPoll { interval: Duration::from_millis(1) },
         _ => {
             return Err(ConfigError::env(
                 "PHALANX_WAIT_POLICY",
                 v,
-                "expected spin, spin-yield, block, hybrid, adaptive or sleep-poll",
+                "expected spin, spin-yield, block, hybrid, adaptive, predictive or sleep-poll",
             ))
         }
     };

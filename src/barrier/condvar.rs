@@ -111,6 +111,13 @@ impl CondvarBarrier {
             match step {
                 Step::Spun | Step::Yielded => {}
                 Step::ShouldBlock => return Watch::Block,
+                Step::ShouldNap(nap) => {
+                    // Planned to end before the expected release.
+                    let nap = remaining.map_or(nap, |r| r.min(nap));
+                    sleep(nap);
+                    backoff.napped(nap);
+                    rec.sleeps += 1;
+                }
                 Step::ShouldSleep(interval) => {
                     sleep(remaining.map_or(interval, |r| r.min(interval)));
                     rec.sleeps += 1;

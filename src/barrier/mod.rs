@@ -89,17 +89,26 @@ where
         record_immediate_wait();
         return w;
     }
-    let mut backoff = Backoff::new(strategy.plan(parties));
+    // The word's address: strategies that learn per place key on it.
+    let site = word as *const AtomicU32 as usize;
+    let mut backoff = Backoff::new(strategy.plan_at(site, parties));
     let mut rec = WaitStats { waits: 1, ..WaitStats::default() };
     let w = loop {
         if h.has_work() {
             h.help();
-            backoff = Backoff::new(strategy.plan(parties));
+            backoff = Backoff::new(strategy.plan_at(site, parties));
         } else {
             match backoff.snooze() {
                 Step::Spun | Step::Yielded => {}
                 Step::ShouldSleep(interval) => {
                     sleep(interval);
+                    rec.sleeps += 1;
+                }
+                Step::ShouldNap(nap) => {
+                    // A plain sleep: a helper cannot park on two words. The
+                    // nap was planned to end before the expected release.
+                    sleep(nap);
+                    backoff.napped(nap);
                     rec.sleeps += 1;
                 }
                 Step::ShouldBlock => {
@@ -119,7 +128,7 @@ where
     rec.spins = backoff.spins();
     rec.yields = backoff.yields();
     rec.waited = backoff.waited();
-    strategy.observe(rec.waited);
+    strategy.observe_at(site, rec.waited);
     record_wait(rec);
     w
 }

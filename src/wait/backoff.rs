@@ -32,10 +32,15 @@ pub enum Step {
     ShouldBlock,
     /// Sleep this long, then check again (`SleepPoll`).
     ShouldSleep(Duration),
+    /// Park on the word for at most this long, woken early by a release,
+    /// then check again and go on with the plan (`Predictive`'s nap). The
+    /// caller reports the time it really slept with [`Backoff::napped`].
+    ShouldNap(Duration),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
+    Nap,
     Spin,
     Yield,
     Finally,
@@ -50,11 +55,21 @@ pub struct Backoff {
     started: Option<Instant>,
     spins: u64,
     yields: u64,
+    /// Time spent in the nap (before the clock of the spin phase started).
+    napped: Duration,
 }
 
 impl Backoff {
     /// Start walking `plan`.
     pub fn new(plan: Plan) -> Self {
+        if !plan.nap.is_zero() {
+            return Backoff { plan, phase: Phase::Nap, started: None, spins: 0, yields: 0, napped: Duration::ZERO };
+        }
+        Self::after_nap(plan)
+    }
+
+    /// The state at the start of the plan's spin phase.
+    fn after_nap(plan: Plan) -> Self {
         let phase = if !plan.spin.is_zero() {
             Phase::Spin
         } else if !plan.yield_for.is_zero() {
@@ -65,7 +80,15 @@ impl Backoff {
         // A plan with no spin phase starts its clock at once (yields and blocks
         // cost far more than a clock read).
         let started = (phase != Phase::Spin).then(Instant::now);
-        Backoff { plan, phase, started, spins: 0, yields: 0 }
+        Backoff { plan, phase, started, spins: 0, yields: 0, napped: Duration::ZERO }
+    }
+
+    /// The caller's nap ended after `slept`: go on with the spin phase, its
+    /// budget counted from now.
+    pub fn napped(&mut self, slept: Duration) {
+        let before = self.napped + slept;
+        *self = Self::after_nap(self.plan);
+        self.napped = before;
     }
 
     /// Take one step of the plan. Spins and yields are done here; blocking
@@ -74,6 +97,15 @@ impl Backoff {
     pub fn snooze(&mut self) -> Step {
         loop {
             match self.phase {
+                Phase::Nap => {
+                    // Once: the caller naps, then calls `napped`; a caller
+                    // that does not continues with the spin phase.
+                    let nap = self.plan.nap;
+                    let napped = self.napped;
+                    *self = Self::after_nap(self.plan);
+                    self.napped = napped;
+                    return Step::ShouldNap(nap);
+                }
                 Phase::Spin => {
                     if self.spin_budget_left() {
                         spin_loop();
@@ -138,10 +170,11 @@ impl Backoff {
     /// How long this wait has lasted so far: the clock time since it started,
     /// plus the clock-free prefix estimated at [`NOMINAL_PAUSE`] per spin.
     pub fn waited(&self) -> Duration {
-        match self.started {
-            Some(t) => t.elapsed() + NOMINAL_PAUSE * CLOCK_FREE_SPINS.min(self.spins as u32),
-            None => NOMINAL_PAUSE * (self.spins.min(u64::from(u32::MAX)) as u32),
-        }
+        self.napped
+            + match self.started {
+                Some(t) => t.elapsed() + NOMINAL_PAUSE * CLOCK_FREE_SPINS.min(self.spins as u32),
+                None => NOMINAL_PAUSE * (self.spins.min(u64::from(u32::MAX)) as u32),
+            }
     }
 
     /// `PAUSE`s executed so far.
@@ -165,6 +198,7 @@ mod test {
     #[cfg_attr(miri, ignore)]
     fn spin_then_yield_then_block() {
         let mut b = Backoff::new(Plan {
+            nap: Duration::ZERO,
             spin: Duration::from_micros(20),
             yield_for: Duration::from_micros(20),
             finally: Finally::Block,
@@ -181,7 +215,7 @@ mod test {
                     saw[2] = true;
                     break;
                 }
-                Step::ShouldSleep(_) => panic!("plan has no sleep"),
+                Step::ShouldSleep(_) | Step::ShouldNap(_) => panic!("plan has no sleep or nap"),
             }
         }
         assert_eq!(saw, [true, true, true], "phases seen: spin, yield, block");
@@ -190,7 +224,12 @@ mod test {
 
     #[test]
     fn zero_plan_blocks_at_once() {
-        let mut b = Backoff::new(Plan { spin: Duration::ZERO, yield_for: Duration::ZERO, finally: Finally::Block });
+        let mut b = Backoff::new(Plan {
+            nap: Duration::ZERO,
+            spin: Duration::ZERO,
+            yield_for: Duration::ZERO,
+            finally: Finally::Block,
+        });
         assert_eq!(b.snooze(), Step::ShouldBlock);
         assert_eq!(b.spins(), 0);
     }
@@ -198,7 +237,35 @@ mod test {
     #[test]
     fn sleep_plan_asks_to_sleep() {
         let d = Duration::from_millis(1);
-        let mut b = Backoff::new(Plan { spin: Duration::ZERO, yield_for: Duration::ZERO, finally: Finally::Sleep(d) });
+        let mut b = Backoff::new(Plan {
+            nap: Duration::ZERO,
+            spin: Duration::ZERO,
+            yield_for: Duration::ZERO,
+            finally: Finally::Sleep(d),
+        });
         assert_eq!(b.snooze(), Step::ShouldSleep(d));
+    }
+
+    #[test]
+    fn a_nap_comes_first_and_counts_in_the_wait() {
+        let nap = Duration::from_micros(300);
+        let mut b = Backoff::new(Plan {
+            nap,
+            spin: Duration::from_micros(5),
+            yield_for: Duration::ZERO,
+            finally: Finally::Block,
+        });
+        assert_eq!(b.snooze(), Step::ShouldNap(nap));
+        b.napped(nap);
+        assert!(b.waited() >= nap, "the nap counts: {:?}", b.waited());
+        let mut spun = false;
+        loop {
+            match b.snooze() {
+                Step::Spun => spun = true,
+                Step::ShouldBlock => break,
+                other => panic!("after the nap: spin, then block; got {other:?}"),
+            }
+        }
+        assert!(spun, "the spin phase follows the nap");
     }
 }

@@ -152,7 +152,9 @@ impl WaitCell {
         W: WaitStrategy + ?Sized,
         F: FnMut(u32) -> bool,
     {
-        let mut backoff = Backoff::new(strategy.plan(parties));
+        // The word's address: strategies that learn per place key on it.
+        let site = self as *const WaitCell as usize;
+        let mut backoff = Backoff::new(strategy.plan_at(site, parties));
         let mut rec = WaitStats { waits: 1, ..WaitStats::default() };
         let mut steps: u32 = 0;
         let result = loop {
@@ -185,6 +187,19 @@ impl WaitCell {
                     sleep(remaining.map_or(interval, |r| r.min(interval)));
                     rec.sleeps += 1;
                 }
+                Step::ShouldNap(nap) => {
+                    let nap = remaining.map_or(nap, |r| r.min(nap));
+                    let t = Instant::now();
+                    self.park(v, Some(nap));
+                    let slept = t.elapsed();
+                    rec.parks += 1;
+                    // Relaxed: only decides whether the timer (not a
+                    // release) ended the nap, for the lateness estimate.
+                    if slept >= nap && self.word.load(Ordering::Relaxed) == v {
+                        strategy.observe_nap(site, slept - nap);
+                    }
+                    backoff.napped(slept);
+                }
             }
             // Acquire: as in `wait_until`.
             v = self.word.load(Ordering::Acquire);
@@ -195,7 +210,7 @@ impl WaitCell {
         rec.spins = backoff.spins();
         rec.yields = backoff.yields();
         rec.waited = backoff.waited();
-        strategy.observe(rec.waited);
+        strategy.observe_at(site, rec.waited);
         stats::record(rec);
         result
     }

@@ -19,8 +19,8 @@ pub use cell::{WaitCell, WaitTimedOut};
 pub(crate) use stats::{record as record_wait, record_immediate as record_immediate_wait};
 pub use stats::{reset_stats, stats, WaitStats};
 pub use strategies::{
-    spin_then_yield, Adaptive, Block, Hybrid, SleepPoll, Spin, SpinYield, ADAPTIVE_CLAMP, ADAPTIVE_MAX_SPIN,
-    ADAPTIVE_MIN_SPIN,
+    spin_then_yield, Adaptive, Block, Hybrid, Predictive, SleepPoll, Spin, SpinYield, ADAPTIVE_CLAMP,
+    ADAPTIVE_MAX_SPIN, ADAPTIVE_MIN_SPIN, PREDICTIVE_MIN_NAP,
 };
 
 use std::fmt;
@@ -85,6 +85,7 @@ pub const SPIN_YIELD_SPIN: Duration = Duration::from_micros(2);
 /// | `Block` | futex at once | — | long waits, shared machines |
 /// | `Hybrid { spin }` | `PAUSE` for `spin` (yield if oversubscribed) | futex | the default |
 /// | `Adaptive` | spin as long as recent waits lasted | futex | waits that change length |
+/// | `Predictive` | regular waits: timed futex nap until shortly before the expected release, then spin; else as `Hybrid` | futex | periodic forks (time-step loops) |
 /// | `SleepPoll { interval }` | check, sleep `interval`, check | forever | nothing: the baseline |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitPolicy {
@@ -105,6 +106,13 @@ pub enum WaitPolicy {
     },
     /// Hybrid whose spin budget follows the waits this thread observed.
     Adaptive,
+    /// Learns the length of the waits at each place it waits (a team's fork
+    /// word, a barrier): when they come regularly (a time-step loop forking
+    /// every few hundred µs), it sleeps through most of the expected gap with
+    /// a timed futex wait, wakes shortly before the expected release and spins
+    /// through it; on irregular waits it behaves as `Hybrid`. See
+    /// [`Predictive`] and `src/wait/README.md`.
+    Predictive,
     /// Check a flag, sleep `interval`, check again: the seed program's
     /// `system_sleep` loop. Correct (no data race, no missed release) but every
     /// release is seen up to `interval` late. Kept so benchmarks can show it.
@@ -123,13 +131,14 @@ impl Default for WaitPolicy {
 impl WaitPolicy {
     /// Every policy, with default parameters, in table order (benchmarks
     /// iterate over this). `SleepPoll` uses a 1 ms interval, as the seed does.
-    pub fn all() -> [WaitPolicy; 6] {
+    pub fn all() -> [WaitPolicy; 7] {
         [
             WaitPolicy::Spin,
             WaitPolicy::SpinYield,
             WaitPolicy::Block,
             WaitPolicy::default(),
             WaitPolicy::Adaptive,
+            WaitPolicy::Predictive,
             WaitPolicy::SleepPoll { interval: Duration::from_millis(1) },
         ]
     }
@@ -143,6 +152,7 @@ impl WaitPolicy {
             WaitPolicy::Block => "block",
             WaitPolicy::Hybrid { .. } => "hybrid",
             WaitPolicy::Adaptive => "adaptive",
+            WaitPolicy::Predictive => "predictive",
             WaitPolicy::SleepPoll { .. } => "sleep-poll",
         }
     }
@@ -162,6 +172,10 @@ impl fmt::Display for WaitPolicy {
 /// yield for `yield_for`, then `finally`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
+    /// First sleep this long in the OS, woken early by a release (a timed
+    /// park on the word): `Predictive`'s nap through an expected gap. Zero
+    /// for every other policy.
+    pub nap: Duration,
     /// Busy-wait this long (time, not iterations: `PAUSE` costs 25 ns on one
     /// CPU and 140 cycles on another).
     pub spin: Duration,
@@ -197,6 +211,21 @@ pub trait WaitStrategy: Send + Sync {
     /// Feedback after a wait that needed a plan: how long it lasted.
     fn observe(&self, _waited: Duration) {}
 
+    /// [`plan`](Self::plan) for a wait at `site` (the address of the word
+    /// waited on), for strategies that learn per place. Defaults to `plan`.
+    fn plan_at(&self, _site: usize, parties: usize) -> Plan {
+        self.plan(parties)
+    }
+
+    /// [`observe`](Self::observe) for a wait at `site`. Defaults to `observe`.
+    fn observe_at(&self, _site: usize, waited: Duration) {
+        self.observe(waited)
+    }
+
+    /// A nap of the plan for `site` ended by its timer, `late` after the time
+    /// asked for (timer slack, wake-up latency).
+    fn observe_nap(&self, _site: usize, _late: Duration) {}
+
     /// Whether any waiter may block in the OS, so a releaser must check for
     /// sleepers and wake them. `false` lets `Spin`, `SpinYield` and `SleepPoll`
     /// skip the wake-side fence.
@@ -212,6 +241,7 @@ impl WaitStrategy for WaitPolicy {
             WaitPolicy::Block => Block.plan(parties),
             WaitPolicy::Hybrid { spin } => Hybrid { spin }.plan(parties),
             WaitPolicy::Adaptive => Adaptive.plan(parties),
+            WaitPolicy::Predictive => Predictive.plan(parties),
             WaitPolicy::SleepPoll { interval } => SleepPoll { interval }.plan(parties),
         }
     }
@@ -224,8 +254,31 @@ impl WaitStrategy for WaitPolicy {
     }
 
     #[inline]
+    fn plan_at(&self, site: usize, parties: usize) -> Plan {
+        match self {
+            WaitPolicy::Predictive => Predictive.plan_at(site, parties),
+            other => other.plan(parties),
+        }
+    }
+
+    #[inline]
+    fn observe_at(&self, site: usize, waited: Duration) {
+        match self {
+            WaitPolicy::Predictive => Predictive.observe_at(site, waited),
+            other => other.observe(waited),
+        }
+    }
+
+    #[inline]
+    fn observe_nap(&self, site: usize, late: Duration) {
+        if let WaitPolicy::Predictive = self {
+            Predictive.observe_nap(site, late);
+        }
+    }
+
+    #[inline]
     fn may_block(&self) -> bool {
-        matches!(self, WaitPolicy::Block | WaitPolicy::Hybrid { .. } | WaitPolicy::Adaptive)
+        matches!(self, WaitPolicy::Block | WaitPolicy::Hybrid { .. } | WaitPolicy::Adaptive | WaitPolicy::Predictive)
     }
 }
 

@@ -14,7 +14,7 @@ pub struct Spin;
 impl WaitStrategy for Spin {
     #[inline]
     fn plan(&self, _parties: usize) -> Plan {
-        Plan { spin: Duration::MAX, yield_for: Duration::ZERO, finally: Finally::Spin }
+        Plan { nap: Duration::ZERO, spin: Duration::MAX, yield_for: Duration::ZERO, finally: Finally::Spin }
     }
     fn may_block(&self) -> bool {
         false
@@ -28,7 +28,7 @@ pub struct SpinYield;
 impl WaitStrategy for SpinYield {
     #[inline]
     fn plan(&self, _parties: usize) -> Plan {
-        Plan { spin: SPIN_YIELD_SPIN, yield_for: Duration::ZERO, finally: Finally::Yield }
+        Plan { nap: Duration::ZERO, spin: SPIN_YIELD_SPIN, yield_for: Duration::ZERO, finally: Finally::Yield }
     }
     fn may_block(&self) -> bool {
         false
@@ -42,7 +42,7 @@ pub struct Block;
 impl WaitStrategy for Block {
     #[inline]
     fn plan(&self, _parties: usize) -> Plan {
-        Plan { spin: Duration::ZERO, yield_for: Duration::ZERO, finally: Finally::Block }
+        Plan { nap: Duration::ZERO, spin: Duration::ZERO, yield_for: Duration::ZERO, finally: Finally::Block }
     }
     fn may_block(&self) -> bool {
         true
@@ -54,7 +54,7 @@ impl WaitStrategy for Block {
 #[inline]
 pub fn spin_then_yield(spin: Duration) -> Plan {
     let pure = spin.min(PURE_SPIN);
-    Plan { spin: pure, yield_for: spin - pure, finally: Finally::Block }
+    Plan { nap: Duration::ZERO, spin: pure, yield_for: spin - pure, finally: Finally::Block }
 }
 
 /// Spin up to `spin`, then block. The first [`PURE_SPIN`] of the budget is
@@ -77,7 +77,7 @@ impl WaitStrategy for Hybrid {
     #[inline]
     fn plan(&self, parties: usize) -> Plan {
         if oversubscribed(parties) {
-            Plan { spin: Duration::ZERO, yield_for: OVERSUBSCRIBED_YIELD, finally: Finally::Block }
+            Plan { nap: Duration::ZERO, spin: Duration::ZERO, yield_for: OVERSUBSCRIBED_YIELD, finally: Finally::Block }
         } else {
             spin_then_yield(self.spin)
         }
@@ -154,6 +154,169 @@ impl WaitStrategy for Adaptive {
     }
 }
 
+/// Shortest nap `Predictive` takes: 30 µs. Below that the timer interrupt
+/// and the wake-up (35–55 µs on the reference VM for a halted vCPU) cost more
+/// than the spinning they save.
+pub const PREDICTIVE_MIN_NAP: Duration = Duration::from_micros(30);
+/// Waits longer than this count as this long in the estimates: 20 ms.
+const PREDICTIVE_CLAMP_NS: u64 = 20_000_000;
+/// Observations before an estimate is trusted.
+const PREDICTIVE_WARM: u32 = 8;
+/// Places (wait words) tracked per thread; more share slots round-robin.
+const PREDICTIVE_SITES: usize = 4;
+/// The nap ends this much before the earliest expected release, besides the
+/// learned timer lateness: 10 µs.
+const PREDICTIVE_GUARD_NS: u64 = 10_000;
+
+/// What `Predictive` knows about one place it waits at, in ns: moving
+/// averages (weight 1/8) of the wait length, of its absolute deviation, and of
+/// how late its timed naps woke.
+#[derive(Clone, Copy, Debug, Default)]
+struct SiteEstimate {
+    site: usize,
+    mean: u64,
+    dev: u64,
+    late: u64,
+    seen: u32,
+}
+
+thread_local! {
+    /// Per thread, so learning writes no shared line; per site, so a
+    /// thread's fork waits (the gap between regions) and its barrier waits
+    /// (inside a region) do not blur each other.
+    static SITES: Cell<[SiteEstimate; PREDICTIVE_SITES]> = const {
+        Cell::new([SiteEstimate { site: usize::MAX, mean: 0, dev: 0, late: 0, seen: 0 }; PREDICTIVE_SITES])
+    };
+    /// Round-robin victim for a new site.
+    static NEXT_SLOT: Cell<usize> = const { Cell::new(0) };
+    /// Whether this thread's timer slack was lowered.
+    static SLACK_SET: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `e += (x - e) / 8` without underflow.
+fn ewma(e: u64, x: u64) -> u64 {
+    if x >= e {
+        e + ((x - e) >> 3)
+    } else {
+        e - ((e - x) >> 3)
+    }
+}
+
+fn with_site<R>(site: usize, f: impl FnOnce(&mut SiteEstimate) -> R) -> R {
+    SITES.with(|c| {
+        let mut all = c.get();
+        let i = all.iter().position(|e| e.site == site).unwrap_or_else(|| {
+            let i = NEXT_SLOT.with(|n| {
+                let i = n.get();
+                n.set((i + 1) % PREDICTIVE_SITES);
+                i
+            });
+            all[i] = SiteEstimate { site, ..SiteEstimate::default() };
+            i
+        });
+        let r = f(&mut all[i]);
+        c.set(all);
+        r
+    })
+}
+
+/// Ask the kernel for 1 µs of timer slack on this thread (Linux
+/// `PR_SET_TIMERSLACK`; the default 50 µs would make every nap wake up to
+/// 50 µs late). Once per thread; a failure only costs precision.
+fn lower_timer_slack() {
+    if SLACK_SET.with(|s| s.replace(true)) {
+        return;
+    }
+    #[cfg(all(target_os = "linux", not(loom)))]
+    // SAFETY: prctl with PR_SET_TIMERSLACK takes one integer argument and
+    // changes only this thread's timer slack; no memory is passed.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1_000 as libc::c_ulong);
+    }
+}
+
+/// Predictive waiting: learns, per thread and per place it waits at (the
+/// word's address), how long its waits last (moving averages of the length
+/// and of its deviation). When they are regular and long enough — a
+/// time-step loop that forks every few hundred µs — the wait *naps* (a timed
+/// park on the word, woken early by a release) until shortly before the
+/// earliest expected release (mean − 2 × deviation − the learned timer
+/// lateness − [`PREDICTIVE_GUARD_NS`]), then spins with `sched_yield`
+/// through the expected moment (until mean + 4 × deviation + 20 µs), then
+/// blocks. On irregular or short waits, or oversubscribed, it plans as
+/// [`Hybrid`]. The nap costs no CPU and the release still finds a spinning
+/// waiter, so a periodic fork gets spin latency for a fraction of the CPU.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Predictive;
+
+impl Predictive {
+    /// The plan for a wait at `site` from its estimate (public for tests).
+    pub fn plan_for(site: usize, parties: usize) -> Plan {
+        if oversubscribed(parties) {
+            return Hybrid::default().plan(parties);
+        }
+        let e = with_site(site, |e| *e);
+        let regular = e.seen >= PREDICTIVE_WARM && e.dev.saturating_mul(4) <= e.mean;
+        let lead = e.dev.saturating_mul(2) + e.late + PREDICTIVE_GUARD_NS;
+        let nap = e.mean.saturating_sub(lead);
+        if !regular || nap < PREDICTIVE_MIN_NAP.as_nanos() as u64 {
+            return Hybrid::default().plan(parties);
+        }
+        lower_timer_slack();
+        // The spin window starts when the nap ends and covers the expected
+        // release with room for the spread and the nap's own lateness.
+        let until = e.mean + e.dev.saturating_mul(4) + e.late + 20_000;
+        let window = Duration::from_nanos(until - nap);
+        let pure = window.min(PURE_SPIN);
+        Plan { nap: Duration::from_nanos(nap), spin: pure, yield_for: window - pure, finally: Finally::Block }
+    }
+
+    /// This thread's estimate for `site`: (mean wait, mean deviation, nap
+    /// lateness, observations).
+    pub fn estimate(site: usize) -> (Duration, Duration, Duration, u32) {
+        let e = with_site(site, |e| *e);
+        (Duration::from_nanos(e.mean), Duration::from_nanos(e.dev), Duration::from_nanos(e.late), e.seen)
+    }
+}
+
+impl WaitStrategy for Predictive {
+    #[inline]
+    fn plan(&self, parties: usize) -> Plan {
+        Self::plan_for(0, parties)
+    }
+
+    fn plan_at(&self, site: usize, parties: usize) -> Plan {
+        Self::plan_for(site, parties)
+    }
+
+    fn observe(&self, waited: Duration) {
+        self.observe_at(0, waited)
+    }
+
+    fn observe_at(&self, site: usize, waited: Duration) {
+        let w = (waited.as_nanos() as u64).min(PREDICTIVE_CLAMP_NS);
+        with_site(site, |e| {
+            if e.seen == 0 {
+                e.mean = w;
+                e.dev = w / 2;
+            } else {
+                e.dev = ewma(e.dev, w.abs_diff(e.mean));
+                e.mean = ewma(e.mean, w);
+            }
+            e.seen = e.seen.saturating_add(1);
+        });
+    }
+
+    fn observe_nap(&self, site: usize, late: Duration) {
+        let l = (late.as_nanos() as u64).min(PREDICTIVE_CLAMP_NS);
+        with_site(site, |e| e.late = if e.late == 0 { l } else { ewma(e.late, l) });
+    }
+
+    fn may_block(&self) -> bool {
+        true
+    }
+}
+
 /// Check, sleep `interval`, check again: the seed's `system_sleep` loop.
 /// Correct, and slow by design: a release is seen up to `interval` late.
 #[derive(Clone, Copy, Debug)]
@@ -165,7 +328,12 @@ pub struct SleepPoll {
 impl WaitStrategy for SleepPoll {
     #[inline]
     fn plan(&self, _parties: usize) -> Plan {
-        Plan { spin: Duration::ZERO, yield_for: Duration::ZERO, finally: Finally::Sleep(self.interval) }
+        Plan {
+            nap: Duration::ZERO,
+            spin: Duration::ZERO,
+            yield_for: Duration::ZERO,
+            finally: Finally::Sleep(self.interval),
+        }
     }
     fn may_block(&self) -> bool {
         false
@@ -204,5 +372,35 @@ mod test {
         assert_eq!(p.spin, PURE_SPIN);
         let p = Hybrid { spin: Duration::from_micros(1) }.plan(1);
         assert_eq!((p.spin, p.yield_for), (Duration::from_micros(1), Duration::ZERO));
+    }
+
+    #[test]
+    fn predictive_naps_through_regular_waits_only() {
+        let (a, b) = (0x1000usize, 0x2000usize);
+        let us = Duration::from_micros;
+        // Before any observation, and on short waits: as Hybrid.
+        assert_eq!(Predictive::plan_for(a, 2).nap, Duration::ZERO);
+        for _ in 0..32 {
+            Predictive.observe_at(a, us(500));
+            Predictive.observe_at(b, if b % 2 == 0 { us(100) } else { us(2000) });
+        }
+        for i in 0..32 {
+            Predictive.observe_at(b, if i % 2 == 0 { us(100) } else { us(2000) });
+        }
+        let p = Predictive::plan_for(a, 2);
+        assert!(p.nap > us(300) && p.nap < us(500), "regular 500 us waits: nap {:?}", p.nap);
+        let until = p.nap + p.spin + p.yield_for;
+        assert!(until > us(500), "the spin window covers the expected release: {p:?}");
+        assert_eq!(p.finally, Finally::Block);
+        // Irregular waits at another place: no nap there, and no effect here.
+        assert_eq!(Predictive::plan_for(b, 2).nap, Duration::ZERO, "{:?}", Predictive::estimate(b));
+        assert_eq!(Predictive::plan_for(a, 2).nap, p.nap);
+        // A nap that woke late moves the next nap earlier.
+        Predictive.observe_nap(a, us(40));
+        assert!(Predictive::plan_for(a, 2).nap < p.nap);
+        // Oversubscribed: never naps.
+        if let Some(many) = (2..4096).find(|&n| oversubscribed(n)) {
+            assert_eq!(Predictive::plan_for(a, many).nap, Duration::ZERO);
+        }
     }
 }
