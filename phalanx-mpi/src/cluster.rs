@@ -7,7 +7,6 @@
 //! use phalanx_mpi::Cluster;
 //! let cluster = Cluster::init().expect("MPI");
 //! let team = phalanx::Team::builder().num_threads(2).build().unwrap();
-//! let mut halo = vec![0.0f64; 4];
 //! team.parallel(|ctx| {
 //!     // ... every thread computes its part ...
 //!     let sum = cluster.exchange(ctx, |comm| comm.all_sum(1.0));   // barrier, owner talks, barrier
