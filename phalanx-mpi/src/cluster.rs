@@ -29,6 +29,11 @@ use std::thread::ThreadId;
 /// process, on the main thread, with [`Cluster::init`]; dropping it
 /// finalizes MPI. `Cluster` is `Sync` so a region closure can borrow it,
 /// and not `Send`, so it is dropped on the thread that initialized MPI.
+///
+/// ```compile_fail
+/// let cluster = phalanx_mpi::Cluster::init().unwrap();
+/// std::thread::spawn(move || drop(cluster)); // error: `Cluster` is not `Send`
+/// ```
 pub struct Cluster {
     world: SimpleCommunicator,
     owner: ThreadId,
@@ -172,6 +177,14 @@ impl fmt::Debug for Cluster {
 /// The communicator, on the thread that owns it. `!Send`: it cannot be
 /// moved or sent to another thread, so MPI is only ever called from the
 /// owner, as `MPI_THREAD_FUNNELED` requires.
+///
+/// ```compile_fail
+/// let cluster = phalanx_mpi::Cluster::init().unwrap();
+/// let comm = cluster.comm().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || comm.barrier()); // error: `*const ()` cannot be sent between threads
+/// });
+/// ```
 pub struct Comm<'c> {
     world: &'c SimpleCommunicator,
     rank: usize,
