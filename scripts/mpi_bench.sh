@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 MS=${MS:-300}
 cargo build -q --release -p phalanx-mpi --bin mpi_bench
 B=target/release/mpi_bench
-MPIRUN=(mpirun --oversubscribe)
+MPIRUN=(mpirun --oversubscribe --bind-to none)
 [[ $(id -u) -eq 0 ]] && MPIRUN+=(--allow-run-as-root)
 out=docs/mpi-bench.md
 locked() { flock /tmp/phalanx-bench.lock "$@"; }

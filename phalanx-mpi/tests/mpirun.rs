@@ -70,7 +70,7 @@ fn run(mut cmd: Command, what: &str) -> String {
 fn mpi_job(np: usize, exe: &str, args: &[&str]) -> Option<String> {
     let mpirun = mpirun()?;
     let mut cmd = Command::new(mpirun);
-    cmd.args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string(), exe]).args(args);
+    cmd.args(["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", &np.to_string(), exe]).args(args);
     Some(run(cmd, &format!("mpirun -np {np} {} {}", exe.rsplit('/').next().unwrap_or(exe), args.join(" "))))
 }
 

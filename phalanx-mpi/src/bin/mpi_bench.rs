@@ -94,6 +94,8 @@ fn main() {
         "tasks" => {
             for &len in &a.lengths {
                 let n = task_count(a.ms, len, a.threads * cluster.size());
+                // Tasks run by each thread of this rank (Relaxed: read after the run).
+                let per_thread: Vec<AtomicU64> = (0..a.threads).map(|_| AtomicU64::new(0)).collect();
                 comm.barrier();
                 let t = Instant::now();
                 let out = cluster.master_worker(
@@ -104,18 +106,22 @@ fn main() {
                             feed.push(i).map_err(|_| ()).expect("the run does not fail");
                         }
                     },
-                    |_: Place, _i: u64| spin_for(len),
+                    |p: Place, _i: u64| {
+                        per_thread[p.thread].fetch_add(1, Ordering::Relaxed);
+                        spin_for(len)
+                    },
                 );
                 let s = t.elapsed().as_secs_f64();
                 if let Some(out) = out {
                     let done = out.expect("the run succeeds");
                     assert_eq!(done.results.len() as u64, n);
                     println!(
-                        "| phalanx-mpi | {} | {} | {len} | {n} | {s:.3} | {:.0} |  per rank {:?}, {} msgs",
+                        "| phalanx-mpi | {} | {} | {len} | {n} | {s:.3} | {:.0} | per rank {:?}, rank 0 per thread {:?}, {} msgs |",
                         cluster.size(),
                         a.threads,
                         n as f64 / s,
                         done.tasks_per_rank,
+                        per_thread.iter().map(|c| c.load(Ordering::Relaxed)).collect::<Vec<_>>(),
                         done.messages
                     );
                 }

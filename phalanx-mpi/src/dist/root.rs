@@ -255,16 +255,27 @@ impl<T: Wire, R: Wire, W: Fn(Place, T) -> R> Root<'_, T, R, W> {
         }
     }
 
-    /// The guided chunk for a rank with `threads` threads that wants `want`.
-    fn chunk(&self, threads: usize, want: usize) -> usize {
+    /// The guided chunk for a rank with `threads` threads that wants `want`
+    /// and holds `in_flight`; 0 means "not now".
+    ///
+    /// While the producer runs, a rank that still holds tasks waits until at
+    /// least half of what it asked for is there: otherwise every push would
+    /// go out as its own one-task message (measured: 1.6 messages per task
+    /// at 1 µs tasks on 4 ranks). A rank that holds nothing gets what there is.
+    fn chunk(&self, threads: usize, want: usize, in_flight: usize) -> usize {
         let pool = self.pool.len();
         if pool == 0 || want == 0 {
+            return 0;
+        }
+        let floor =
+            if self.producer_done || in_flight == 0 { self.cfg.min_chunk } else { self.cfg.min_chunk.max(want / 2) };
+        if pool < floor.min(want) {
             return 0;
         }
         let known = |r: &RankState| r.threads.unwrap_or(threads);
         let total: usize = self.ranks.iter().map(known).sum::<usize>().max(1);
         let share = (pool * threads).div_ceil(2 * total);
-        share.max(self.cfg.min_chunk).min(want).min(pool)
+        share.max(floor).min(want).min(pool)
     }
 
     fn take_chunk(&mut self, rank: usize, n: usize) -> Vec<(TaskId, T)> {
@@ -294,7 +305,7 @@ impl<T: Wire, R: Wire, W: Fn(Place, T) -> R> Root<'_, T, R, W> {
                 busy = true;
                 continue;
             }
-            let n = self.chunk(state.threads.unwrap_or(1), state.want);
+            let n = self.chunk(state.threads.unwrap_or(1), state.want, state.in_flight);
             if n > 0 {
                 let chunk = self.take_chunk(r, n);
                 protocol::encode_tasks(&mut self.buf, &chunk);
@@ -306,7 +317,7 @@ impl<T: Wire, R: Wire, W: Fn(Place, T) -> R> Root<'_, T, R, W> {
         let threads = self.ranks[0].threads.unwrap_or(1);
         let held = self.ranks[0].in_flight;
         if !self.failed && held <= self.cfg.low_water(threads) {
-            let n = self.chunk(threads, self.cfg.bound(threads) - held);
+            let n = self.chunk(threads, self.cfg.bound(threads) - held, held);
             if n > 0 {
                 for task in self.take_chunk(0, n) {
                     if let Err(PushError((id, t))) = self.local.queue.push(task) {
