@@ -4,10 +4,10 @@
 //! the check passes; anything else exits 1 with the reason.
 //!
 //! `mpirun -np 3 target/debug/mpi_selftest ledger --threads 2 --tasks 100000`
-//! Scenarios: `ledger`, `panic`, `equal`.
+//! Scenarios: `ledger`, `panic`, `equal`, `producer-panic`, `big`.
 
 use phalanx::Team;
-use phalanx_mpi::{Cluster, DistConfig, DistError, Place, TaskId};
+use phalanx_mpi::{Cluster, DistConfig, DistError, IdleWait, Place, TaskId};
 use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,18 +18,27 @@ struct Args {
     scenario: String,
     threads: usize,
     tasks: u64,
+    cfg: DistConfig,
 }
 
 fn args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let scenario = it.next().ok_or("usage: mpi_selftest ledger|panic|equal [--threads N] [--tasks N]")?;
-    let mut a = Args { scenario, threads: 2, tasks: 0 };
+    let scenario = it.next().ok_or("usage: mpi_selftest ledger|panic|equal|producer-panic|big [--threads N] [--tasks N] [--idle probe|backoff] [--in-flight N]")?;
+    let mut a = Args { scenario, threads: 2, tasks: 0, cfg: DistConfig::default() };
     while let Some(flag) = it.next() {
         let v = it.next().ok_or(format!("{flag} needs a value"))?;
-        let n: u64 = v.parse().map_err(|_| format!("{flag}: not a number: {v}"))?;
+        let n = || v.parse::<u64>().map_err(|_| format!("{flag}: not a number: {v}"));
         match flag.as_str() {
-            "--threads" => a.threads = n as usize,
-            "--tasks" => a.tasks = n,
+            "--threads" => a.threads = n()? as usize,
+            "--tasks" => a.tasks = n()?,
+            "--in-flight" => a.cfg.in_flight_per_thread = n()? as usize,
+            "--idle" => {
+                a.cfg.idle = match v.as_str() {
+                    "probe" => IdleWait::Probe,
+                    "backoff" => IdleWait::Backoff,
+                    _ => return Err(format!("--idle probe|backoff, not {v}")),
+                }
+            }
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -61,9 +70,11 @@ fn main() -> ExitCode {
     // Every rank enters the run together (so each asks for work early).
     cluster.comm().expect("owner").barrier();
     let verdict = match a.scenario.as_str() {
-        "ledger" => ledger(&cluster, &team, if a.tasks == 0 { 100_000 } else { a.tasks }),
-        "panic" => panic_on_rank(&cluster, &team, if a.tasks == 0 { 2_000 } else { a.tasks }),
-        "equal" => equal(&cluster, &team, if a.tasks == 0 { 5_000 } else { a.tasks }),
+        "ledger" => ledger(&cluster, &team, &a.cfg, if a.tasks == 0 { 100_000 } else { a.tasks }),
+        "panic" => panic_on_rank(&cluster, &team, &a.cfg, if a.tasks == 0 { 2_000 } else { a.tasks }),
+        "equal" => equal(&cluster, &team, &a.cfg, if a.tasks == 0 { 5_000 } else { a.tasks }),
+        "producer-panic" => producer_panic(&cluster, &team, &a.cfg, if a.tasks == 0 { 1_000 } else { a.tasks }),
+        "big" => big(&cluster, &team, &a.cfg, if a.tasks == 0 { 400 } else { a.tasks }),
         s => Err(format!("unknown scenario {s}")),
     };
     // Every rank learns rank 0's verdict, so all exit with the same code.
@@ -104,11 +115,11 @@ fn partition(n: u64, sets: &[&[TaskId]]) -> Result<(), String> {
     }
 }
 
-fn ledger(cluster: &Cluster, team: &Team, n: u64) -> Verdict {
+fn ledger(cluster: &Cluster, team: &Team, cfg: &DistConfig, n: u64) -> Verdict {
     let ran = AtomicU64::new(0);
     let out = cluster.master_worker(
         team,
-        &DistConfig::default(),
+        cfg,
         |feed| {
             for i in 0..n {
                 feed.push(i * 7).map_err(|_| ()).expect("the run does not fail");
@@ -142,12 +153,12 @@ fn ledger(cluster: &Cluster, team: &Team, n: u64) -> Verdict {
     )))
 }
 
-fn panic_on_rank(cluster: &Cluster, team: &Team, n: u64) -> Verdict {
+fn panic_on_rank(cluster: &Cluster, team: &Team, cfg: &DistConfig, n: u64) -> Verdict {
     // Rank 2 (or the last rank if fewer) fails every task it is given.
     let bad = 2.min(cluster.size() - 1);
     let out = cluster.master_worker(
         team,
-        &DistConfig::default(),
+        cfg,
         |feed| {
             for i in 0..n {
                 if feed.push(i).is_err() {
@@ -198,10 +209,10 @@ fn panic_on_rank(cluster: &Cluster, team: &Team, n: u64) -> Verdict {
     )))
 }
 
-fn equal(cluster: &Cluster, team: &Team, n: u64) -> Verdict {
+fn equal(cluster: &Cluster, team: &Team, cfg: &DistConfig, n: u64) -> Verdict {
     let out = cluster.master_worker(
         team,
-        &DistConfig::default(),
+        cfg,
         |feed| {
             for i in 0..n {
                 feed.push(i).map_err(|_| ()).expect("the run does not fail");
@@ -235,6 +246,63 @@ fn equal(cluster: &Cluster, team: &Team, n: u64) -> Verdict {
         ));
     }
     Ok(Some(format!("{n} results equal to single-process master_worker ({} rank(s))", cluster.size())))
+}
+
+fn producer_panic(cluster: &Cluster, team: &Team, cfg: &DistConfig, n: u64) -> Verdict {
+    let out = cluster.master_worker(
+        team,
+        cfg,
+        |feed| {
+            for i in 0..n {
+                feed.push(i).map_err(|_| ()).expect("open until the producer fails");
+            }
+            panic!("boom in the producer after {n} tasks");
+        },
+        |_: Place, i: u64| i + 1,
+    );
+    let Some(out) = out else { return Ok(None) };
+    let e = match out {
+        Ok(_) => return Err("the run succeeded though the producer panicked".into()),
+        Err(e) => e,
+    };
+    let want = format!("boom in the producer after {n} tasks");
+    if e.producer_panic.as_deref() != Some(want.as_str()) || !e.failures.is_empty() || !e.internal.is_empty() {
+        return Err(format!("misreported: {e:?}"));
+    }
+    let done: Vec<TaskId> = e.done.iter().map(|&(id, _)| id).collect();
+    let unrun: Vec<TaskId> = e.unrun.iter().map(|&(id, _)| id).collect();
+    partition(n, &[&done, &unrun])?;
+    Ok(Some(format!("reported: {e}; {n} pushed = {} done + {} unrun", done.len(), unrun.len())))
+}
+
+/// Tasks and results of 24 KiB each: messages far over OpenMPI's eager
+/// limit (rendezvous protocol) in both directions.
+fn big(cluster: &Cluster, team: &Team, cfg: &DistConfig, n: u64) -> Verdict {
+    const LEN: usize = 24 * 1024;
+    let task = |i: u64| -> Vec<u8> { (0..LEN).map(|j| (i as usize * 31 + j) as u8).collect() };
+    let out = cluster.master_worker(
+        team,
+        cfg,
+        |feed| {
+            for i in 0..n {
+                feed.push((i, task(i))).map_err(|_| ()).expect("the run does not fail");
+            }
+        },
+        |_: Place, (i, bytes): (u64, Vec<u8>)| -> (u64, Vec<u8>) {
+            (i, bytes.iter().rev().map(|b| b ^ 0x5a).collect())
+        },
+    );
+    let Some(out) = out else { return Ok(None) };
+    let done = out.map_err(|e| e.to_string())?;
+    let ids: Vec<TaskId> = done.results.iter().map(|&(id, _)| id).collect();
+    partition(n, &[&ids])?;
+    for (id, (i, r)) in &done.results {
+        let want: Vec<u8> = task(*i).iter().rev().map(|b| b ^ 0x5a).collect();
+        if *id != *i || *r != want {
+            return Err(format!("task {id}: wrong result"));
+        }
+    }
+    Ok(Some(format!("{n} tasks of {LEN} bytes each way, all results correct; {} messages", done.messages)))
 }
 
 /// The panics this program raises on purpose start with "boom": print one
