@@ -57,9 +57,10 @@ pub struct DistConfig {
     /// team (queued, running, or finished and not yet reported). It asks for
     /// more once it holds half of that.
     pub in_flight_per_thread: usize,
-    /// Smallest chunk rank 0 sends while the pool has that many tasks; the
-    /// chunk is otherwise guided: the requester's share (by threads) of
-    /// half the pool, capped by what it asked for.
+    /// Smallest chunk rank 0 sends once the producer is done and the pool
+    /// has that many tasks; chunks are otherwise guided (the requester's
+    /// share, by threads, of half the pool, capped by what it asked for).
+    /// While the producer runs a rank gets what is there, up to its request.
     pub min_chunk: usize,
     /// How a rank with no task waits for MPI.
     pub idle: IdleWait,
