@@ -173,6 +173,17 @@ pub struct Done<R> {
 
 /// What rank 0's producer gets: [`push`](Self::push) a task, get its id.
 /// Lives on the owner thread only (it talks to MPI while it pushes).
+/// Neither `Send` nor `Sync`, so no other thread can push through it:
+///
+/// ```compile_fail
+/// fn shared_with_threads<T: Sync>() {}
+/// shared_with_threads::<phalanx_mpi::DistFeeder<'static, u64>>();
+/// ```
+///
+/// ```compile_fail
+/// fn moved_to_a_thread<T: Send>() {}
+/// moved_to_a_thread::<phalanx_mpi::DistFeeder<'static, u64>>();
+/// ```
 pub struct DistFeeder<'f, T> {
     push: &'f dyn Fn(T) -> Result<TaskId, PushError<T>>,
 }
