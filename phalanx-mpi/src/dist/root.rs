@@ -51,7 +51,12 @@ struct Root<'a, T, R, W> {
     received: u64,
     buf: Vec<u8>,
     backoff: Backoff,
+    /// Pushes since the last pump.
+    unpumped: usize,
 }
+
+/// Most pushes between two pumps while the pool is deep.
+const PUMP_EVERY_MAX: usize = 64;
 
 pub(super) fn run<T, R, P, W>(
     comm: Comm<'_>,
@@ -89,6 +94,7 @@ where
         received: 0,
         buf: Vec::new(),
         backoff: Backoff::new(cfg),
+        unpumped: 0,
     });
     let push = |task: T| root.borrow_mut().push(task);
     let feeder = DistFeeder { push: &push };
@@ -111,7 +117,16 @@ impl<T: Wire, R: Wire, W: Fn(Place, T) -> R> Root<'_, T, R, W> {
         let id = self.next_id;
         self.next_id += 1;
         self.pool.push_back((id, task));
-        self.pump();
+        // Pump after every push while the pool is shallow (the ranks are
+        // keeping up and may be waiting for this very task); once it is deep,
+        // every rank already holds its bound's worth, so pump every
+        // pool/8 pushes (at most PUMP_EVERY_MAX): a 1 µs-task producer
+        // otherwise spends most of its time probing MPI.
+        self.unpumped += 1;
+        if self.unpumped >= (self.pool.len() / 8).clamp(1, PUMP_EVERY_MAX) {
+            self.unpumped = 0;
+            self.pump();
+        }
         Ok(id)
     }
 
