@@ -183,3 +183,15 @@ fn blocking_probe_idle_wait_is_correct_too() {
     };
     expect_ok(&out, "ledger");
 }
+
+/// The smallest back-pressure bound (one task per thread, so a rank asks
+/// only when it holds nothing at all): every hand-over is on the edge.
+#[test]
+fn smallest_in_flight_bound() {
+    let Some(out) = mpi_job(3, SELFTEST, &["ledger", "--threads", "2", "--tasks", "20000", "--in-flight", "1"]) else {
+        return;
+    };
+    expect_ok(&out, "ledger");
+    let Some(out) = mpi_job(3, SELFTEST, &["panic", "--threads", "2", "--in-flight", "1"]) else { return };
+    expect_ok(&out, "panic");
+}
