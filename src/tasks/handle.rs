@@ -15,7 +15,8 @@
 //! through the handle instead of through a variable the task writes (which,
 //! captured by `move`, would be a copy: the classic silent-zero port).
 
-use crate::primitive::{Arc, Mutex};
+use crate::primitive::Arc;
+use std::cell::UnsafeCell;
 use crate::team::Ctx;
 use std::fmt;
 
@@ -28,9 +29,21 @@ use std::fmt;
 pub struct TaskHandle<'c, 'a, R> {
     ctx: &'c Ctx<'a>,
     /// The task's closure holds the other reference until its body
-    /// returns or unwinds; the value is in the cell by then.
-    slot: Arc<Mutex<Option<R>>>,
+    /// returns or unwinds; the value is in the slot by then.
+    slot: Arc<Slot<R>>,
 }
+
+/// Where a task leaves its value: written once by the task (through its own
+/// reference, before it drops it), taken once by the handle after
+/// `Arc::try_unwrap` made the handle the only owner.
+struct Slot<R>(UnsafeCell<Option<R>>);
+
+// SAFETY: the value is written by the task's thread while the handle only
+// holds its reference (it reads nothing before `try_unwrap` succeeds), and
+// read by the handle's thread once it owns the slot alone; the `Arc`'s
+// Release decrement / Acquire `try_unwrap` orders the two. So `&Slot` is
+// never used by two threads at once, and only `R: Send` crosses threads.
+unsafe impl<R: Send> Sync for Slot<R> {}
 
 impl<R> fmt::Debug for TaskHandle<'_, '_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -41,7 +54,7 @@ impl<R> fmt::Debug for TaskHandle<'_, '_, R> {
 impl<'c, 'a, R> TaskHandle<'c, 'a, R> {
     /// A handle whose value is already there (an undeferred `spawn_if`).
     pub(crate) fn ready(ctx: &'c Ctx<'a>, value: R) -> Self {
-        TaskHandle { ctx, slot: Arc::new(Mutex::new(Some(value))) }
+        TaskHandle { ctx, slot: Arc::new(Slot(UnsafeCell::new(Some(value)))) }
     }
 
     /// Whether the task's body returned (with a value, or by panicking).
@@ -68,7 +81,7 @@ impl<'c, 'a, R> TaskHandle<'c, 'a, R> {
         // dropped (before its completion was signalled, which `taskwait`
         // acquired).
         match Arc::try_unwrap(self.slot) {
-            Ok(cell) => match cell.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Ok(slot) => match slot.0.into_inner() {
                 Some(v) => v,
                 None => panic!("phalanx: joined a task that panicked (the region reports its panic)"),
             },
@@ -104,11 +117,13 @@ impl<'a> Ctx<'a> {
         R: Send + 'a,
         F: FnOnce(&Ctx<'a>) -> R + Send + 'a,
     {
-        let slot = Arc::new(Mutex::new(None));
-        let mine = slot.clone();
+        let slot = Arc::new(Slot(UnsafeCell::new(None)));
+        let mine = Arc::clone(&slot);
         self.task(move |ctx| {
             let v = f(ctx);
-            *mine.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+            // SAFETY: only this task writes the slot, once, before dropping
+            // `mine`; the handle reads it only after owning it alone (`Slot`).
+            unsafe { *mine.0.get() = Some(v) };
         });
         TaskHandle { ctx: self, slot }
     }
