@@ -7,6 +7,7 @@ use crate::primitive::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::team::Ctx;
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt;
 
 /// What a dependence is keyed by: the address of a value (any borrowed
@@ -152,11 +153,38 @@ struct KeyState {
     ins: Vec<Arc<DepNode>>,
 }
 
+/// A multiply-rotate hasher for `DepKey`s (an address or a number, chosen
+/// by the program, not an adversary): SipHash's flooding resistance buys
+/// nothing here and costs as much as the rest of a dependence lookup.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        // Fibonacci hashing of the running state mixed with `x`.
+        self.0 = (self.0.rotate_left(5) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, x: usize) {
+        self.write_u64(x as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// The dependence map of one task's children (or a region body's), kept by
 /// the thread running that task (`Ctx::deps`), dropped when its body ends.
 #[derive(Default)]
 pub(crate) struct DepMap {
-    keys: HashMap<DepKey, KeyState>,
+    keys: HashMap<DepKey, KeyState, BuildHasherDefault<KeyHasher>>,
 }
 
 impl DepMap {
