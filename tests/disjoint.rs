@@ -6,24 +6,9 @@
 
 mod common;
 
-use common::{quiet_boom_panics, watchdog, Rng};
+use common::{quiet_boom_panics, schedules, watchdog, Rng};
 use phalanx::{DisjointSlice, Gate, RegionError, Schedule, Team};
 use std::panic::{self, AssertUnwindSafe};
-
-fn schedules(rng: &mut Rng) -> Vec<Schedule> {
-    let c = 1 + rng.below(9) as usize;
-    vec![
-        Schedule::Static,
-        Schedule::StaticChunk(c),
-        Schedule::StaticChunk(1),
-        Schedule::Dynamic(c),
-        Schedule::Dynamic(1),
-        Schedule::Guided(c),
-        Schedule::Guided(1),
-        Schedule::Runtime,
-        Schedule::Auto,
-    ]
-}
 
 /// Element `i`: (times written, thread that wrote it last).
 type Cell = (u32, usize);

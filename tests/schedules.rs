@@ -4,25 +4,10 @@
 
 mod common;
 
-use common::{watchdog, Rng};
+use common::{schedules, watchdog, Rng};
 use phalanx::{Schedule, Team};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU32, Ordering};
-
-fn schedules(rng: &mut Rng) -> Vec<Schedule> {
-    let c = 1 + rng.below(9) as usize;
-    vec![
-        Schedule::Static,
-        Schedule::StaticChunk(c),
-        Schedule::StaticChunk(1),
-        Schedule::Dynamic(c),
-        Schedule::Dynamic(1),
-        Schedule::Guided(c),
-        Schedule::Guided(1),
-        Schedule::Runtime,
-        Schedule::Auto,
-    ]
-}
 
 fn ranges(rng: &mut Rng) -> Vec<Range<usize>> {
     let s = rng.below(1000) as usize;

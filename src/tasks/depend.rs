@@ -7,8 +7,8 @@ use crate::primitive::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::team::Ctx;
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// What a dependence is keyed by: the address of a value (any borrowed
 /// place, as OpenMP's list items), or an explicit number.

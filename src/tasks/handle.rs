@@ -16,8 +16,8 @@
 //! captured by `move`, would be a copy: the classic silent-zero port).
 
 use crate::primitive::Arc;
-use std::cell::UnsafeCell;
 use crate::team::Ctx;
+use std::cell::UnsafeCell;
 use std::fmt;
 
 /// The result of a task created by [`Ctx::spawn`] or

@@ -71,3 +71,19 @@ pub fn quiet_boom_panics() {
         }));
     });
 }
+
+/// Every schedule kind, with chunk 1 and with a random chunk `1..=9`.
+pub fn schedules(rng: &mut Rng) -> Vec<phalanx::Schedule> {
+    let c = 1 + rng.below(9) as usize;
+    vec![
+        phalanx::Schedule::Static,
+        phalanx::Schedule::StaticChunk(c),
+        phalanx::Schedule::StaticChunk(1),
+        phalanx::Schedule::Dynamic(c),
+        phalanx::Schedule::Dynamic(1),
+        phalanx::Schedule::Guided(c),
+        phalanx::Schedule::Guided(1),
+        phalanx::Schedule::Runtime,
+        phalanx::Schedule::Auto,
+    ]
+}
