@@ -1,6 +1,5 @@
 //! `for_each`, `for_each_nowait` and `sections` on [`Ctx`].
 
-use super::claim::MAX_DYNAMIC_LEN;
 use super::schedule::{guided_chunk, static_block};
 use super::Schedule;
 use crate::team::Ctx;
@@ -37,13 +36,11 @@ impl Ctx<'_> {
                 }
             }
             Schedule::Dynamic(k) => {
-                check_len(len, schedule);
                 while let Some(r) = self.shared().claim.claim(c, len, |_| k) {
                     body(r);
                 }
             }
             Schedule::Guided(k) => {
-                check_len(len, schedule);
                 while let Some(r) = self.shared().claim.claim(c, len, |pos| guided_chunk(len, pos, n, k)) {
                     body(r);
                 }
@@ -96,12 +93,4 @@ impl Ctx<'_> {
     pub fn sections(&self, sections: &[&dyn Fn()]) {
         self.for_each(0..sections.len(), Schedule::Dynamic(1), |i| sections[i]());
     }
-}
-
-#[track_caller]
-fn check_len(len: usize, schedule: Schedule) {
-    assert!(
-        len <= MAX_DYNAMIC_LEN,
-        "invalid range length = {len} for schedule {schedule}: dynamic and guided loops take at most {MAX_DYNAMIC_LEN} iterations"
-    );
 }
