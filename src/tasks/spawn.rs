@@ -249,20 +249,7 @@ impl<'a> Ctx<'a> {
 
     /// Run queued tasks until none is found (a barrier waiter's turn).
     fn help_once(&self) {
-        let sh = self.shared();
-        loop {
-            // SAFETY: we are thread `self.tid`; no `Worker` call is running.
-            match unsafe { sh.tasks.find(self.tid, self.gen) } {
-                Found::Task(t) => self.run_task(t),
-                Found::Later => {
-                    // Cannot happen while we wait at a barrier of our region
-                    // (no later region forks before it opens); hand it on.
-                    sh.tasks.events.notify(&sh.policy);
-                    return;
-                }
-                Found::Nothing => return,
-            }
-        }
+        while self.taskyield() {}
     }
 
     /// The help loop of every scheduling point.
