@@ -227,7 +227,7 @@ fn lower_timer_slack() {
     if SLACK_SET.with(|s| s.replace(true)) {
         return;
     }
-    #[cfg(all(target_os = "linux", not(loom)))]
+    #[cfg(all(target_os = "linux", not(loom), not(miri)))]
     // SAFETY: prctl with PR_SET_TIMERSLACK takes one integer argument and
     // changes only this thread's timer slack; no memory is passed.
     unsafe {
