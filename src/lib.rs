@@ -55,6 +55,7 @@
 //! | `schedule(guided, 4)` | `Schedule::Guided(4)` |
 //! | `schedule(runtime)` | `Schedule::Runtime` (from `OMP_SCHEDULE` or `TeamBuilder::schedule`) |
 //! | `schedule(auto)` | `Schedule::Auto` (= `Static`) |
+//! | `#pragma omp for ordered` + `#pragma omp ordered` | `ctx.for_each_ordered(0..n, schedule, \|i, ord\| { work(i); ord.ordered(\|\| emit(i)) })` (any schedule; ends with a barrier; see the example below the table) |
 //! | `#pragma omp for nowait` | `ctx.for_each_nowait(0..n, schedule, \|i\| ...)` |
 //! | `omp for` writing `y[i] = f(x, i)` | `let out = DisjointSlice::new(&mut y);` outside, then `ctx.for_each_mut(&out, schedule, \|i, yi\| *yi = f(&x, i))` (each element to one thread, no `unsafe`) |
 //! | the same, a chunk or a row at a time | `ctx.for_chunks_mut(&out, schedule, \|first, chunk\| ...)`, `ctx.for_rows_mut(&out, row_len, schedule, \|i, row\| ...)` |
@@ -88,6 +89,23 @@
 //! | threads waiting at `barrier` / `single` / `for` end run queued tasks | automatic: every barrier is a task scheduling point |
 //! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
 //! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
+//!
+//! Ordered output from a parallel loop (`ordered`):
+//!
+//! ```
+//! use phalanx::{Schedule, Team};
+//! use std::sync::Mutex;
+//! let team = Team::builder().num_threads(2).build()?;
+//! let out = Mutex::new(String::new());
+//! team.parallel(|ctx| {
+//!     ctx.for_each_ordered(0..5, Schedule::StaticChunk(1), |i, ord| {
+//!         let s = format!("{i} ");                       // in parallel
+//!         ord.ordered(|| out.lock().unwrap().push_str(&s)); // in order
+//!     })
+//! });
+//! assert_eq!(out.into_inner().unwrap(), "0 1 2 3 4 ");
+//! # Ok::<(), phalanx::BuildError>(())
+//! ```
 //!
 //! Errors ([`RegionError`], [`MasterWorkerError`], [`BuildError`]) are
 //! `Send + Sync + 'static`, so `?` turns them into a
@@ -126,4 +144,4 @@ pub use team::{
     active_level, global_team, in_parallel, level, max_threads, num_procs, num_threads, parallel, thread_num, wtick,
     wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team, TeamBuilder,
 };
-pub use worksharing::{DisjointSlice, Schedule};
+pub use worksharing::{DisjointSlice, Ordered, Schedule};

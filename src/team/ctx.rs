@@ -225,6 +225,35 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// For a thread waiting outside a barrier (an ordered turn): `Err(None)`
+    /// if the region's barrier is broken (a member panicked), `Err(Some(t))`
+    /// if member `t` already finished the region, which no thread may do
+    /// while another is inside a worksharing construct that ends with a
+    /// barrier.
+    pub(crate) fn region_failure(&self) -> Result<(), Option<usize>> {
+        if self.barrier_ref().broken_reason().is_some() {
+            return Err(None);
+        }
+        // Acquire: orders the leaver's `done` word (read by `leaver`) after
+        // its join increment, which we see here.
+        if self.shared().join.word().load(Ordering::Acquire) != self.base {
+            return Err(Some(self.shared().leaver(self.gen, self.tid)));
+        }
+        Ok(())
+    }
+
+    /// Unwind out of a wait outside a barrier because the region failed:
+    /// as released (`None`), or as the waiter of a divergence at `at`.
+    #[cold]
+    pub(crate) fn release_member(&self, left: Option<usize>, at: &'static Location<'static>) -> ! {
+        match left {
+            Some(left) if left != self.tid => {
+                panic::resume_unwind(Box::new(DivergedMarker { left, waiting: self.tid, at }))
+            }
+            _ => panic::resume_unwind(Box::new(Released)),
+        }
+    }
+
     pub(crate) fn barriers_passed(&self) -> u32 {
         self.bars.get()
     }

@@ -9,9 +9,13 @@
 mod claim;
 mod disjoint;
 mod for_loop;
+mod ordered;
 mod reduce;
 mod schedule;
 
 pub(crate) use claim::ClaimWord;
 pub use disjoint::DisjointSlice;
+pub use ordered::Ordered;
+#[doc(hidden)]
+pub use ordered::{OrderedTurns, TurnLost};
 pub use schedule::Schedule;

@@ -70,6 +70,7 @@ pub const SITES: &[Site] = &[
     Site { name: "master-worker", min_threads: 1, run: master_worker },
     Site { name: "diverge-barrier", min_threads: 2, run: diverge_barrier },
     Site { name: "diverge-for_each", min_threads: 2, run: diverge_loop },
+    Site { name: "ordered-body", min_threads: 1, run: ordered_body },
 ];
 
 /// Any schedule, chunk 1..=8.
@@ -147,6 +148,35 @@ fn loop_iteration(p: &mut Plan<'_>) -> Run {
         } else {
             ctx.for_each(0..len, s, body);
         }
+    });
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally: duplicates(&hits) }
+}
+
+/// Whoever runs iteration `f` of an ordered loop panics inside its ordered
+/// part (or, half the time, in the unordered part before it); threads
+/// waiting for later turns must be released. The ordered parts that ran
+/// must have run in order.
+fn ordered_body(p: &mut Plan<'_>) -> Run {
+    let (s, len, inside) = (schedule(p.rng), p.rng.range(1, 100), p.rng.one_in(2));
+    let f = p.rng.index(len);
+    p.describe(format!("schedule={s} len={len} fault_iteration={f} inside_ordered={inside}"));
+    let (fault, hits) = (Fault::default(), counters(len));
+    let next = AtomicUsize::new(0);
+    let result = p.team.try_parallel(|ctx| {
+        ctx.for_each_ordered(0..len, s, |i, ord| {
+            // Relaxed: a per-iteration counter, read after the join.
+            hits[i].fetch_add(1, Ordering::Relaxed);
+            if i == f && !inside {
+                fault.fire(ctx.thread_num(), "ordered loop, before the ordered part");
+            }
+            ord.ordered(|| {
+                // Relaxed: the turn word orders the ordered parts.
+                assert_eq!(next.swap(i + 1, Ordering::Relaxed), i, "ordered part out of order");
+                if i == f {
+                    fault.fire(ctx.thread_num(), "ordered body");
+                }
+            });
+        })
     });
     Run { result, expect: Expect::Panicked(fault.fired_by()), tally: duplicates(&hits) }
 }
