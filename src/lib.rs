@@ -56,6 +56,8 @@
 //! | `schedule(runtime)` | `Schedule::Runtime` (from `OMP_SCHEDULE` or `TeamBuilder::schedule`) |
 //! | `schedule(auto)` | `Schedule::Auto` (= `Static`) |
 //! | `#pragma omp for ordered` + `#pragma omp ordered` | `ctx.for_each_ordered(0..n, schedule, \|i, ord\| { work(i); ord.ordered(\|\| emit(i)) })` (any schedule; ends with a barrier; see the example below the table) |
+//! | `#pragma omp for collapse(2)` / `collapse(3)` | `ctx.for_each_2d((0..n, 0..m), schedule, \|i, j\| ...)` / `ctx.for_each_3d((a, b, c), schedule, \|i, j, k\| ...)` (row-major numbering split by the schedule) |
+//! | `for (i = hi; i >= lo; i -= s)`, `i <= hi`, signed indices | `ctx.for_each_in(Strided::inclusive(hi, lo, -s)?, schedule, \|i\| ...)` ([`worksharing::Strided`]: `new` excludes the end), `ctx.for_each_in(-5i64..=5, ...)`; any [`worksharing::LoopSpace`], `_nowait` forms too |
 //! | `#pragma omp for nowait` | `ctx.for_each_nowait(0..n, schedule, \|i\| ...)` |
 //! | `omp for` writing `y[i] = f(x, i)` | `let out = DisjointSlice::new(&mut y);` outside, then `ctx.for_each_mut(&out, schedule, \|i, yi\| *yi = f(&x, i))` (each element to one thread, no `unsafe`) |
 //! | the same, a chunk or a row at a time | `ctx.for_chunks_mut(&out, schedule, \|first, chunk\| ...)`, `ctx.for_rows_mut(&out, row_len, schedule, \|i, row\| ...)` |
@@ -114,8 +116,9 @@
 //! any `Duration`: one too large for an `Instant` (`Duration::MAX`) means no
 //! deadline.
 //!
-//! Loops take `Range<usize>`; a loop over `lo..=hi` step `s` (or negative
-//! indices) is `0..count` with `lo + i * s` in the body. Environment
+//! `for_each` and friends take `Range<usize>`; `for_each_in` takes any
+//! [`worksharing::LoopSpace`]: signed and inclusive ranges, strided loops
+//! ([`worksharing::Strided`]) and tuples of them (collapsed loops). Environment
 //! variables and their errors: [`config`]. Protocols: `src/team/README.md`,
 //! `src/barrier/README.md`, `src/wait/README.md`, `src/tasks/README.md`.
 #![warn(missing_docs)]
