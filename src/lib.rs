@@ -65,6 +65,10 @@
 //! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
 //! | a region whose threads produce values | `let v: Vec<R> = team.parallel_collect(\|ctx\| ...);` (thread order) |
 //! | `critical` around every use of one variable | `let x = Critical::new(v);` … `x.with(\|v\| ...)` ([`Critical`] = `sync::Lock<T>`) |
+//! | `for lastprivate(x)` | `let x = ctx.for_each_lastprivate(0..n, schedule, \|i\| value_of(i));` (`Some` of the last iteration's value, on every thread) |
+//! | `#pragma omp threadprivate(x)` | `let x = ThreadPrivate::new(team.num_threads(), \|t\| init(t));` … `x.with(ctx, \|v\| ...)` ([`team::ThreadPrivate`]; keeps values across regions) |
+//! | `parallel copyin(x)` | `x.copyin(ctx);` first thing in the region (ends with a barrier) |
+//! | per-thread start-up code (`omp_set_affinity`-style setup, logging names) | `Team::builder().on_thread_start(\|tid\| ...)` (once per team thread, on it, before `build` returns) |
 //! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |
 //! | `parallel for reduction(...)` | `team.parallel_reduce(0..n, schedule, identity, fold, combine)` |
 //! | `omp_get_wtime()`, `omp_get_wtick()` | `phalanx::wtime()`, [`wtick()`] |

@@ -9,6 +9,7 @@
 mod claim;
 mod disjoint;
 mod for_loop;
+mod lastprivate;
 mod ordered;
 mod reduce;
 mod schedule;
