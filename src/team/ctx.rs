@@ -268,6 +268,11 @@ impl<'a> Ctx<'a> {
         c
     }
 
+    /// The number of the worksharing construct entered last.
+    pub(crate) fn current_construct(&self) -> u32 {
+        self.constructs.get().wrapping_sub(1)
+    }
+
     /// Where the construct that ends at this thread's next barrier hands
     /// values over: the cell parity and the tag (README, "Handing values
     /// over"). Cells alternate by barrier parity.

@@ -6,6 +6,7 @@
 //! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning),
 //! `runtime.rs` ([`thread_num`] and the other routines that need no `Ctx`).
 
+mod cancel;
 mod ctx;
 mod error;
 mod handoff;
@@ -15,6 +16,7 @@ mod region;
 mod runtime;
 mod threadprivate;
 
+pub use cancel::RegionOutcome;
 pub use ctx::Ctx;
 pub(crate) use error::Exclusive;
 pub use error::{BuildError, PanicPayload, RegionError};
@@ -79,6 +81,7 @@ pub struct TeamBuilder {
     env: Option<Config>,
     max_queued_tasks: Option<usize>,
     on_thread_start: Option<threadprivate::StartHook>,
+    cancellation: Option<bool>,
 }
 
 impl TeamBuilder {
@@ -155,6 +158,13 @@ impl TeamBuilder {
         self
     }
 
+    /// Whether `ctx.cancel_parallel()` / `ctx.cancel_for()` take effect
+    /// (default: `OMP_CANCELLATION`, else `false`, as OpenMP).
+    pub fn cancellation(mut self, enabled: bool) -> Self {
+        self.cancellation = Some(enabled);
+        self
+    }
+
     /// Take environment settings from `config` instead of the process
     /// environment (tests, or a config read once and reused).
     pub fn env_config(mut self, config: Config) -> Self {
@@ -182,6 +192,7 @@ impl TeamBuilder {
         if let Some(k) = self.max_queued_tasks {
             shared.tasks.max_queued = k;
         }
+        shared.cancel.enabled = self.cancellation.or(env.cancellation).unwrap_or(false);
         let shared = Arc::new(shared);
         let mut workers = Vec::with_capacity(n - 1);
         let (started_tx, started_rx) = std::sync::mpsc::channel();

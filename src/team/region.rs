@@ -136,6 +136,8 @@ pub(crate) struct Shared {
     pub(crate) claim: CachePadded<ClaimWord>,
     /// Turn word of ordered loops (`src/worksharing/ordered.rs`).
     pub(crate) ordered: CachePadded<OrderedTurns>,
+    /// Cancellation words (`cancel.rs`).
+    pub(crate) cancel: CachePadded<super::cancel::CancelState>,
     pub(crate) n: usize,
     pub(crate) policy: WaitPolicy,
     /// Region `gen` uses `barriers[gen % 2]` (see README: late breaks).
@@ -188,6 +190,7 @@ impl Shared {
             join: CachePadded::new(WaitCell::new(0)),
             claim: CachePadded::new(ClaimWord::default()),
             ordered: CachePadded::new(OrderedTurns::new()),
+            cancel: CachePadded::new(Default::default()),
             n,
             policy,
             barriers: [barrier(), barrier()],
@@ -218,6 +221,7 @@ impl Shared {
         }
         self.claim.reset_idle();
         self.ordered.reset_idle();
+        self.cancel.reset_idle();
         // Relaxed: every member's increment of the last region was acquired
         // by our join wait; nobody increments it until the fork below.
         let base = self.join.word().load(Ordering::Relaxed);

@@ -130,6 +130,16 @@ impl OrderedTurns {
     }
 }
 
+/// Mark construct `c` as an ordered loop for `cancel_for`.
+fn shared_cancel_mark(ctx: &Ctx<'_>, c: u32) {
+    let cancel = &ctx.shared().cancel;
+    if cancel.enabled {
+        // Relaxed: only read by threads inside construct `c`, each of which
+        // wrote it itself on entry.
+        cancel.ordered.store(c.wrapping_add(1), Ordering::Relaxed);
+    }
+}
+
 /// One thread's side of one ordered loop: what an [`Ordered`] token calls.
 struct Sequencer<'c, 'e> {
     ctx: &'c Ctx<'e>,
@@ -246,6 +256,9 @@ impl Ctx<'_> {
             "invalid range length = {len} for an ordered loop: at most {} iterations",
             MAX_ORDERED_LEN - 1
         );
+        // Not cancellable (`cancel_for` refuses it): skipped iterations
+        // would never pass their turns.
+        shared_cancel_mark(self, c);
         // Poisons the turn word if this thread unwinds inside the loop.
         let seq = Sequencer { ctx: self, at };
         self.run_chunks(c, len, schedule, |r| {
