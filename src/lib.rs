@@ -79,6 +79,7 @@
 //! | `KMP_BLOCKTIME`-like spin budget | `WaitPolicy::Hybrid { spin }`, `PHALANX_SPIN_US` |
 //! | `#pragma omp cancel parallel` | `ctx.cancel_parallel()` (leaves the region; others leave at barriers, chunk claims, `ctx.cancellation_point()`); `team.parallel_outcome(f)` → `Ok(RegionOutcome::Cancelled { by, skipped_iterations })` ([`team::RegionOutcome`]) |
 //! | `#pragma omp cancel for` / `cancellation point for` | `if ctx.cancel_for() { return }` in the body / `if ctx.loop_cancelled() { return }`; chunks not started are skipped and counted |
+//! | `#pragma omp cancel taskgroup` / `cancellation point taskgroup` | `ctx.cancel_taskgroup()` / `ctx.taskgroup_cancelled()` (queued tasks of the innermost taskgroup are dropped unrun and counted) |
 //! | `OMP_CANCELLATION=true`, `omp_get_cancellation()` | `Team::builder().cancellation(true)` (default from `OMP_CANCELLATION`, else off: requests are ignored), `team.cancellation()` |
 //! | `#pragma omp task` | `ctx.task(\|ctx\| ...)` (may borrow what the region borrows) |
 //! | `#pragma omp task if(cond)` | `ctx.task_if(cond, \|ctx\| ...)` (runs inline when `cond` is false) |

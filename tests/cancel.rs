@@ -32,7 +32,11 @@ fn cancel_parallel_releases_every_thread_and_is_reported() {
                 ctx.barrier();
                 after.fetch_add(1, Ordering::Relaxed);
             });
-            assert_eq!(out.unwrap(), RegionOutcome::Cancelled { by: n - 1, skipped_iterations: 0 }, "{policy} n={n}");
+            assert_eq!(
+                out.unwrap(),
+                RegionOutcome::Cancelled { by: n - 1, skipped_iterations: 0, skipped_tasks: 0 },
+                "{policy} n={n}"
+            );
             assert_eq!(after.into_inner(), 0, "nobody passed the barrier of a cancelled region");
             // The next region is a normal one.
             let out = t.parallel_outcome(|ctx| ctx.barrier());
@@ -72,7 +76,7 @@ fn cancellation_point_leaves_and_loops_count_skipped_iterations() {
         let ran = hits.iter().filter(|h| h.load(Ordering::Relaxed) == 1).count();
         assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) <= 1), "{s}: an iteration ran twice");
         match out.unwrap() {
-            RegionOutcome::Cancelled { by: 1, skipped_iterations } => {
+            RegionOutcome::Cancelled { by: 1, skipped_iterations, .. } => {
                 // Thread 1 never reached the loop: under static,2 its chunks
                 // are neither run nor counted; under dynamic, thread 0 claims
                 // everything, running or skipping it.
@@ -107,12 +111,12 @@ fn cancel_for_stops_the_loop_keeps_its_barrier_and_counts() {
             let ran = hits.iter().filter(|h| h.load(Ordering::Relaxed) == 1).count() as u64;
             assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) <= 1), "{s}: an iteration ran twice");
             match out.unwrap() {
-                RegionOutcome::LoopsCancelled { skipped_iterations } => {
+                RegionOutcome::ConstructsCancelled { skipped_iterations, .. } => {
                     // Iteration 5 returned early: neither ran nor skipped.
                     assert_eq!(ran + 1 + skipped_iterations, 3000, "{policy} {s}");
                     assert!(skipped_iterations > 0, "{policy} {s}: nothing was skipped");
                 }
-                other => panic!("{policy} {s}: expected LoopsCancelled, got {other:?}"),
+                other => panic!("{policy} {s}: expected ConstructsCancelled, got {other:?}"),
             }
         }
     }
@@ -185,4 +189,67 @@ fn cancel_for_in_an_ordered_loop_is_refused() {
         Err(RegionError::Panicked { message, .. }) => assert!(message.contains("ordered loop"), "{message}"),
         other => panic!("expected the refusal, got {other:?}"),
     }
+}
+
+#[test]
+fn cancel_taskgroup_drops_unstarted_tasks_and_counts_them() {
+    let _w = watchdog(60, "cancel_taskgroup_drops_unstarted_tasks_and_counts_them");
+    for n in [1, 2, 3] {
+        let t = Team::builder().num_threads(n).cancellation(true).max_queued_tasks(usize::MAX).build().unwrap();
+        let ran = AtomicUsize::new(0);
+        let dropped = AtomicUsize::new(0);
+        struct CountDrop<'a>(&'a AtomicUsize);
+        impl Drop for CountDrop<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let out = t.parallel_outcome(|ctx| {
+            ctx.single(|| {
+                ctx.taskgroup(|ctx| {
+                    for _ in 0..200 {
+                        let (ran, guard) = (&ran, CountDrop(&dropped));
+                        ctx.task(move |_| {
+                            let _g = guard;
+                            ran.fetch_add(1, Ordering::Relaxed);
+                        });
+                    }
+                    assert!(ctx.cancel_taskgroup());
+                    assert!(ctx.taskgroup_cancelled());
+                    // Created after the cancellation: never run.
+                    let ran = &ran;
+                    ctx.task(move |_| {
+                        ran.fetch_add(1000, Ordering::Relaxed);
+                    });
+                });
+                // Outside the group: not cancelled.
+                assert!(!ctx.taskgroup_cancelled());
+            });
+        });
+        let (ran, dropped) = (ran.into_inner(), dropped.into_inner());
+        assert!(ran < 1000, "n={n}: a task created after the cancellation ran");
+        assert_eq!(dropped, 200, "n={n}: every closure dropped once, run or not");
+        match out.unwrap() {
+            RegionOutcome::ConstructsCancelled { skipped_tasks, skipped_iterations: 0 } => {
+                assert_eq!(ran as u64 + skipped_tasks, 201, "n={n}: ran {ran} + skipped {skipped_tasks}");
+                if n == 1 {
+                    assert_eq!(skipped_tasks, 201, "one thread: nothing started before the cancellation");
+                }
+            }
+            other => panic!("n={n}: expected ConstructsCancelled, got {other:?}"),
+        }
+    }
+    // Disabled: a no-op.
+    let t = Team::builder().num_threads(1).env_config(Config::default()).build().unwrap();
+    let ran = AtomicUsize::new(0);
+    let out = t.parallel_outcome(|ctx| {
+        ctx.taskgroup(|ctx| {
+            let ran = &ran;
+            ctx.task(move |_| {
+                ran.fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(!ctx.cancel_taskgroup());
+        })
+    });
+    assert_eq!((out.unwrap(), ran.into_inner()), (RegionOutcome::Completed, 1));
 }

@@ -6,12 +6,13 @@ use super::ctx::Released;
 use super::{region, Ctx, RegionError, Team};
 use crate::barrier::BreakReason;
 use crate::primitive::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::tasks::GROUP_CANCELLED;
 use std::panic;
 
 /// How a region that did not fail ended ([`Team::parallel_outcome`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionOutcome {
-    /// Every thread ran the closure to its end.
+    /// Every thread ran the closure to its end, and nothing was cancelled.
     Completed,
     /// Thread `by` cancelled the region (`ctx.cancel_parallel()`); the other
     /// threads left it at their next cancellation point.
@@ -21,12 +22,16 @@ pub enum RegionOutcome {
         /// Loop iterations not run because of a cancellation in this region
         /// (of the region or of a loop).
         skipped_iterations: u64,
+        /// Queued tasks of cancelled taskgroups that were dropped unrun.
+        skipped_tasks: u64,
     },
-    /// The region ran to its end, but worksharing loops in it were
-    /// cancelled (`ctx.cancel_for()`).
-    LoopsCancelled {
+    /// The region ran to its end, but worksharing loops or taskgroups in it
+    /// were cancelled (`ctx.cancel_for()`, `ctx.cancel_taskgroup()`).
+    ConstructsCancelled {
         /// Loop iterations not run.
         skipped_iterations: u64,
+        /// Queued tasks of cancelled taskgroups that were dropped unrun.
+        skipped_tasks: u64,
     },
 }
 
@@ -39,6 +44,7 @@ pub enum RegionOutcome {
 /// | `for_loop` | 0 / `c + 1` | no loop / loop construct `c` cancelled |
 /// | `ordered` | 0 / `c + 1` | construct `c` is an ordered loop (not cancellable) |
 /// | `skipped` | count | iterations skipped this region |
+/// | `skipped_tasks` | count | tasks of cancelled taskgroups dropped this region |
 #[derive(Debug, Default)]
 pub(crate) struct CancelState {
     /// `OMP_CANCELLATION` / `TeamBuilder::cancellation`: requests take
@@ -48,7 +54,8 @@ pub(crate) struct CancelState {
     for_loop: AtomicU32,
     pub(crate) ordered: AtomicU32,
     skipped: AtomicU64,
-    /// Whether any loop was cancelled this region.
+    skipped_tasks: AtomicU64,
+    /// Whether any loop or taskgroup was cancelled this region.
     any_loop: AtomicU32,
 }
 
@@ -63,6 +70,7 @@ impl CancelState {
         self.region.store(0, Ordering::Relaxed);
         self.for_loop.store(0, Ordering::Relaxed);
         self.skipped.store(0, Ordering::Relaxed);
+        self.skipped_tasks.store(0, Ordering::Relaxed);
         self.any_loop.store(0, Ordering::Relaxed);
     }
 
@@ -72,12 +80,16 @@ impl CancelState {
         if !self.enabled {
             return RegionOutcome::Completed;
         }
-        // Relaxed, all three: after the join (see above).
+        // Relaxed, all four: after the join (see above). Tasks of the region
+        // all completed before the join returned (region end drains them).
         let skipped_iterations = self.skipped.load(Ordering::Relaxed);
+        let skipped_tasks = self.skipped_tasks.load(Ordering::Relaxed);
         match self.region.load(Ordering::Relaxed) {
-            0 if self.any_loop.load(Ordering::Relaxed) != 0 => RegionOutcome::LoopsCancelled { skipped_iterations },
+            0 if self.any_loop.load(Ordering::Relaxed) != 0 => {
+                RegionOutcome::ConstructsCancelled { skipped_iterations, skipped_tasks }
+            }
             0 => RegionOutcome::Completed,
-            t => RegionOutcome::Cancelled { by: t - 1, skipped_iterations },
+            t => RegionOutcome::Cancelled { by: t - 1, skipped_iterations, skipped_tasks },
         }
     }
 
@@ -158,7 +170,7 @@ impl Ctx<'_> {
     ///         ran.fetch_add(1, Ordering::Relaxed);
     ///     });
     /// })?;
-    /// let RegionOutcome::LoopsCancelled { skipped_iterations } = out else { panic!() };
+    /// let RegionOutcome::ConstructsCancelled { skipped_iterations, .. } = out else { panic!() };
     /// assert_eq!(ran.into_inner() as u64 + 1 + skipped_iterations, 1000);
     /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
     /// ```
@@ -195,6 +207,75 @@ impl Ctx<'_> {
         cancel.enabled && cancel.for_loop.load(Ordering::Relaxed) == self.current_construct().wrapping_add(1)
     }
 
+    /// `#pragma omp cancel taskgroup`: with cancellation enabled, cancel the
+    /// innermost taskgroup (`ctx.taskgroup`, `task_scope`, `taskloop`) of
+    /// the running code and return `true`; its queued tasks that have not
+    /// started are dropped unrun (and counted), including those created
+    /// afterwards in it; running ones finish (they may poll
+    /// [`taskgroup_cancelled`](Self::taskgroup_cancelled)). `false` when
+    /// cancellation is disabled or no taskgroup is open. Nested taskgroups
+    /// inside the cancelled one are not cancelled.
+    ///
+    /// ```
+    /// use phalanx::{team::RegionOutcome, Team};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let team = Team::builder().num_threads(2).cancellation(true).build()?;
+    /// let ran = AtomicUsize::new(0);
+    /// let out = team.parallel_outcome(|ctx| {
+    ///     ctx.single(|| ctx.taskgroup(|ctx| {
+    ///         for i in 0..100 {
+    ///             let ran = &ran;
+    ///             ctx.task(move |ctx| {
+    ///                 if i == 0 && ctx.cancel_taskgroup() { return; }
+    ///                 ran.fetch_add(1, Ordering::Relaxed);
+    ///             });
+    ///         }
+    ///     }));
+    /// })?;
+    /// let RegionOutcome::ConstructsCancelled { skipped_tasks, .. } = out else { panic!("{out:?}") };
+    /// assert!(ran.into_inner() as u64 + skipped_tasks <= 100);
+    /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    /// ```
+    pub fn cancel_taskgroup(&self) -> bool {
+        let cancel = &self.shared().cancel;
+        let group = self.group.get();
+        if !cancel.enabled || group.is_null() {
+            return false;
+        }
+        // SAFETY: the innermost open taskgroup's counter: `taskgroup` keeps
+        // it alive until every member completed, and we run inside it.
+        // Relaxed: a hint read before each member task starts; a late view
+        // runs one more task, which OpenMP allows.
+        unsafe { &*group }.fetch_or(GROUP_CANCELLED, Ordering::Relaxed);
+        // Relaxed: read after the join.
+        cancel.any_loop.store(1, Ordering::Relaxed);
+        true
+    }
+
+    /// `#pragma omp cancellation point taskgroup`: whether the innermost
+    /// taskgroup of the running code was cancelled.
+    pub fn taskgroup_cancelled(&self) -> bool {
+        self.group_cancelled(self.group.get())
+    }
+
+    /// Whether `group` (a taskgroup counter or null) was cancelled; counts
+    /// the task about to be skipped when it was.
+    pub(crate) fn group_cancelled(&self, group: *const AtomicUsize) -> bool {
+        let cancel = &self.shared().cancel;
+        if !cancel.enabled || group.is_null() {
+            return false;
+        }
+        // SAFETY: as in `cancel_taskgroup`: alive while a member runs.
+        // Relaxed: as in `cancel_taskgroup`.
+        unsafe { &*group }.load(Ordering::Relaxed) & GROUP_CANCELLED != 0
+    }
+
+    /// A task of a cancelled taskgroup was dropped unrun.
+    pub(crate) fn task_skipped(&self) {
+        // Relaxed: a counter read after the join.
+        self.shared().cancel.skipped_tasks.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A chunk claim of loop construct `c` as a cancellation point: whether
     /// the loop or the region was cancelled.
     #[inline]
@@ -221,7 +302,7 @@ impl Ctx<'_> {
 
 impl Team {
     /// As [`try_parallel`](Self::try_parallel), telling a cancelled region
-    /// ([`RegionOutcome::Cancelled`], [`RegionOutcome::LoopsCancelled`])
+    /// ([`RegionOutcome::Cancelled`], [`RegionOutcome::ConstructsCancelled`])
     /// from one that completed. A cancelled region is not a failure:
     /// `parallel` and `try_parallel` return normally for it.
     pub fn parallel_outcome<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: F) -> Result<RegionOutcome, RegionError> {

@@ -81,6 +81,9 @@ pub struct Ctx<'a> {
     /// Depth of `final` tasks running here (`Ctx::task_final`): while > 0,
     /// every task created runs at once, included (OpenMP `final`).
     pub(crate) final_depth: Cell<u32>,
+    /// Set by `run_task` around a task of a cancelled taskgroup: its run
+    /// function drops the closure instead of calling it.
+    pub(crate) skip_body: Cell<bool>,
     /// Dependence maps of the tasks running on this thread (`task_depend`).
     pub(crate) deps: RefCell<DepMaps>,
     /// Invariant in `'a` (see above).
@@ -112,6 +115,7 @@ impl<'a> Ctx<'a> {
             group: Cell::new(std::ptr::null()),
             in_task: Cell::new(0),
             final_depth: Cell::new(0),
+            skip_body: Cell::new(false),
             deps: RefCell::new(Vec::new()),
             _env: PhantomData,
             bars: Cell::new(0),
