@@ -14,6 +14,7 @@
 //! | `PHALANX_WAIT_POLICY` | `spin`, `spin-yield`, `block`, `hybrid`, `adaptive`, `sleep-poll` | overrides `OMP_WAIT_POLICY` |
 //! | `PHALANX_SPIN_US` | whole microseconds | spin budget of `hybrid` (default [`DEFAULT_HYBRID_SPIN`](crate::wait::DEFAULT_HYBRID_SPIN)) |
 //! | `PHALANX_BARRIER` | `central`, `tree`, `condvar` | barrier algorithm of a team |
+//! | `OMP_CANCELLATION` | `true`, `false` (any case) | whether `ctx.cancel_*` requests take effect (default `false`, as OpenMP) |
 //!
 //! Parsing takes a lookup closure ([`Config::from_lookup`]), so tests feed it
 //! a table instead of mutating the process environment.
@@ -93,6 +94,8 @@ pub struct Config {
     pub spin: Option<Duration>,
     /// `PHALANX_BARRIER`.
     pub barrier: Option<BarrierKind>,
+    /// `OMP_CANCELLATION`.
+    pub cancellation: Option<bool>,
 }
 
 impl Config {
@@ -123,6 +126,9 @@ impl Config {
         }
         if let Some(v) = get("PHALANX_BARRIER") {
             c.barrier = Some(parse_barrier(&v)?);
+        }
+        if let Some(v) = get("OMP_CANCELLATION") {
+            c.cancellation = Some(parse_cancellation(&v)?);
         }
         Ok(c)
     }
@@ -180,6 +186,15 @@ pub(crate) fn parse_schedule(var: &str, v: &str) -> Result<Schedule, ConfigError
         ("auto", Some(_)) => return Err(bad("auto takes no chunk")),
         _ => return Err(bad(SCHEDULE_EXPECTED)),
     })
+}
+
+/// `OMP_CANCELLATION`: `true` or `false`, any case.
+pub fn parse_cancellation(v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::env("OMP_CANCELLATION", v, "expected true or false")),
+    }
 }
 
 /// `OMP_WAIT_POLICY`: `active` or `passive`, any case.

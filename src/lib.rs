@@ -55,6 +55,9 @@
 //! | `schedule(guided, 4)` | `Schedule::Guided(4)` |
 //! | `schedule(runtime)` | `Schedule::Runtime` (from `OMP_SCHEDULE` or `TeamBuilder::schedule`) |
 //! | `schedule(auto)` | `Schedule::Auto` (= `Static`) |
+//! | `#pragma omp for ordered` + `#pragma omp ordered` | `ctx.for_each_ordered(0..n, schedule, \|i, ord\| { work(i); ord.ordered(\|\| emit(i)) })` (any schedule; ends with a barrier; see the example below the table) |
+//! | `#pragma omp for collapse(2)` / `collapse(3)` | `ctx.for_each_2d((0..n, 0..m), schedule, \|i, j\| ...)` / `ctx.for_each_3d((a, b, c), schedule, \|i, j, k\| ...)` (row-major numbering split by the schedule) |
+//! | `for (i = hi; i >= lo; i -= s)`, `i <= hi`, signed indices | `ctx.for_each_in(Strided::inclusive(hi, lo, -s)?, schedule, \|i\| ...)` ([`worksharing::Strided`]: `new` excludes the end), `ctx.for_each_in(-5i64..=5, ...)`; any [`worksharing::LoopSpace`], `_nowait` forms too |
 //! | `#pragma omp for nowait` | `ctx.for_each_nowait(0..n, schedule, \|i\| ...)` |
 //! | `omp for` writing `y[i] = f(x, i)` | `let out = DisjointSlice::new(&mut y);` outside, then `ctx.for_each_mut(&out, schedule, \|i, yi\| *yi = f(&x, i))` (each element to one thread, no `unsafe`) |
 //! | the same, a chunk or a row at a time | `ctx.for_chunks_mut(&out, schedule, \|first, chunk\| ...)`, `ctx.for_rows_mut(&out, row_len, schedule, \|i, row\| ...)` |
@@ -62,6 +65,10 @@
 //! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
 //! | a region whose threads produce values | `let v: Vec<R> = team.parallel_collect(\|ctx\| ...);` (thread order) |
 //! | `critical` around every use of one variable | `let x = Critical::new(v);` … `x.with(\|v\| ...)` ([`Critical`] = `sync::Lock<T>`) |
+//! | `for lastprivate(x)` | `let x = ctx.for_each_lastprivate(0..n, schedule, \|i\| value_of(i));` (`Some` of the last iteration's value, on every thread) |
+//! | `#pragma omp threadprivate(x)` | `let x = ThreadPrivate::new(team.num_threads(), \|t\| init(t));` … `x.with(ctx, \|v\| ...)` ([`team::ThreadPrivate`]; keeps values across regions) |
+//! | `parallel copyin(x)` | `x.copyin(ctx);` first thing in the region (ends with a barrier) |
+//! | per-thread start-up code (`omp_set_affinity`-style setup, logging names) | `Team::builder().on_thread_start(\|tid\| ...)` (once per team thread, on it, before `build` returns) |
 //! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |
 //! | `parallel for reduction(...)` | `team.parallel_reduce(0..n, schedule, identity, fold, combine)` |
 //! | `omp_get_wtime()`, `omp_get_wtick()` | `phalanx::wtime()`, [`wtick()`] |
@@ -70,6 +77,10 @@
 //! | `OMP_SCHEDULE="dynamic,4"` | what `Schedule::Runtime` means |
 //! | `OMP_WAIT_POLICY=active\|passive` | `WaitPolicy::Spin` (`SpinYield` when oversubscribed) / `WaitPolicy::Block` |
 //! | `KMP_BLOCKTIME`-like spin budget | `WaitPolicy::Hybrid { spin }`, `PHALANX_SPIN_US` |
+//! | `#pragma omp cancel parallel` | `ctx.cancel_parallel()` (leaves the region; others leave at barriers, chunk claims, `ctx.cancellation_point()`); `team.parallel_outcome(f)` → `Ok(RegionOutcome::Cancelled { by, skipped_iterations })` ([`team::RegionOutcome`]) |
+//! | `#pragma omp cancel for` / `cancellation point for` | `if ctx.cancel_for() { return }` in the body / `if ctx.loop_cancelled() { return }`; chunks not started are skipped and counted |
+//! | `#pragma omp cancel taskgroup` / `cancellation point taskgroup` | `ctx.cancel_taskgroup()` / `ctx.taskgroup_cancelled()` (queued tasks of the innermost taskgroup are dropped unrun and counted) |
+//! | `OMP_CANCELLATION=true`, `omp_get_cancellation()` | `Team::builder().cancellation(true)` (default from `OMP_CANCELLATION`, else off: requests are ignored), `team.cancellation()` |
 //! | `#pragma omp task` | `ctx.task(\|ctx\| ...)` (may borrow what the region borrows) |
 //! | `#pragma omp task if(cond)` | `ctx.task_if(cond, \|ctx\| ...)` (runs inline when `cond` is false) |
 //! | `#pragma omp taskwait` | `ctx.taskwait()` (direct children) |
@@ -89,6 +100,23 @@
 //! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
 //! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
 //!
+//! Ordered output from a parallel loop (`ordered`):
+//!
+//! ```
+//! use phalanx::{Schedule, Team};
+//! use std::sync::Mutex;
+//! let team = Team::builder().num_threads(2).build()?;
+//! let out = Mutex::new(String::new());
+//! team.parallel(|ctx| {
+//!     ctx.for_each_ordered(0..5, Schedule::StaticChunk(1), |i, ord| {
+//!         let s = format!("{i} ");                       // in parallel
+//!         ord.ordered(|| out.lock().unwrap().push_str(&s)); // in order
+//!     })
+//! });
+//! assert_eq!(out.into_inner().unwrap(), "0 1 2 3 4 ");
+//! # Ok::<(), phalanx::BuildError>(())
+//! ```
+//!
 //! Errors ([`RegionError`], [`MasterWorkerError`], [`BuildError`]) are
 //! `Send + Sync + 'static`, so `?` turns them into a
 //! `Box<dyn Error + Send + Sync>` or an `anyhow::Error`; the panic payload
@@ -96,8 +124,9 @@
 //! any `Duration`: one too large for an `Instant` (`Duration::MAX`) means no
 //! deadline.
 //!
-//! Loops take `Range<usize>`; a loop over `lo..=hi` step `s` (or negative
-//! indices) is `0..count` with `lo + i * s` in the body. Environment
+//! `for_each` and friends take `Range<usize>`; `for_each_in` takes any
+//! [`worksharing::LoopSpace`]: signed and inclusive ranges, strided loops
+//! ([`worksharing::Strided`]) and tuples of them (collapsed loops). Environment
 //! variables and their errors: [`config`]. Protocols: `src/team/README.md`,
 //! `src/barrier/README.md`, `src/wait/README.md`, `src/tasks/README.md`.
 #![warn(missing_docs)]
@@ -126,4 +155,4 @@ pub use team::{
     active_level, global_team, in_parallel, level, max_threads, num_procs, num_threads, parallel, thread_num, wtick,
     wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team, TeamBuilder,
 };
-pub use worksharing::{DisjointSlice, Schedule};
+pub use worksharing::{DisjointSlice, Ordered, Schedule};

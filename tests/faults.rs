@@ -4,7 +4,8 @@
 //! a panic at a barrier episode, a loop iteration under any schedule, a
 //! `single` or `critical` body, a reduce fold or combine, a TaskQueue task or
 //! producer, an explicit task's body, a `try_master_worker` producer or
-//! worker, or a thread leaving early while others wait), a team size from
+//! worker, a thread leaving early while others wait, a panic in an ordered
+//! loop's body or in a cancelled loop), a team size from
 //! [`TEAM_SIZES`], a [`BarrierKind`] and a [`WaitPolicy`]. It runs on a
 //! helper thread under a time limit (a hang aborts the process with the seed
 //! and parameters) and checks:

@@ -74,7 +74,9 @@ pub struct Sample {
 /// `SINGLE`, `CRITICAL` and `LOCK` run theirs one after another.
 pub fn critical_path_delays(c: Construct, threads: usize) -> usize {
     match c {
-        Construct::Single | Construct::Critical | Construct::Lock | Construct::Atomic => c.delays_per_rep(threads),
+        Construct::Single | Construct::Critical | Construct::Lock | Construct::Atomic | Construct::Ordered => {
+            c.delays_per_rep(threads)
+        }
         _ => c.delays_per_rep(threads) / threads,
     }
 }
@@ -215,7 +217,7 @@ pub fn phalanx_reference(n: u64, len: u32) -> Result<Duration, String> {
 /// `LOCK`: the reference's threads take turns) or on every thread at once
 /// (the rest: the threads run theirs at the same time).
 pub fn serialised(c: Construct) -> bool {
-    matches!(c, Construct::Single | Construct::Critical | Construct::Lock)
+    matches!(c, Construct::Single | Construct::Critical | Construct::Lock | Construct::Ordered)
 }
 
 /// Delays per thread when a team's reference stands for `n` delays on the
@@ -428,6 +430,30 @@ fn phalanx_kernel(team: &Team, c: Construct, reps: u64, len: u32) -> Option<Resu
             let got = total.into_inner();
             let want = (reps / n as u64 * n as u64) as f64;
             return Some(if got == want { Ok(elapsed) } else { Err(format!("ATOMIC total {got}, expected {want}")) });
+        }
+        Construct::Ordered => {
+            // `parallel for ordered schedule(static,1)`, the delay in `ordered`.
+            let next = AtomicU64::new(0);
+            let wrong = AtomicU64::new(0);
+            team.parallel(|ctx| {
+                ctx.for_each_ordered(0..reps as usize, Schedule::StaticChunk(1), |j, ord| {
+                    ord.ordered(|| {
+                        omp::delay(len);
+                        // Relaxed: the ordered hand-off orders these; the
+                        // region's join publishes them to the check below.
+                        if next.swap(j as u64 + 1, Ordering::Relaxed) != j as u64 {
+                            wrong.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+            });
+            let elapsed = start.elapsed();
+            let (got, bad) = (next.into_inner(), wrong.into_inner());
+            return Some(if got == reps && bad == 0 {
+                Ok(elapsed)
+            } else {
+                Err(format!("ORDERED ended at {got} with {bad} out of order, expected {reps} in order"))
+            });
         }
         Construct::Reduction => {
             let mut total = 0u64;

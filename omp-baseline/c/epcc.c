@@ -327,6 +327,32 @@ double epcc_reduction(int threads, long inner_reps, int delay_len) {
     return total == inner_reps * threads ? elapsed : EPCC_WRONG_SUM;
 }
 
+/* One repetition: one iteration of a `parallel for ordered
+ * schedule(static, 1)` over inner_reps iterations, with the delay inside
+ * `ordered` (EPCC's testorder). The delays run one after another, in
+ * iteration order; `next` checks that order. */
+double epcc_ordered(int threads, long inner_reps, int delay_len) {
+    if (!epcc_prepare(threads, inner_reps)) {
+        return EPCC_BAD_ARG;
+    }
+    long next = 0;
+    long wrong = 0;
+    double start = omp_get_wtime();
+#pragma omp parallel for num_threads(threads) ordered schedule(static, 1)
+    for (long j = 0; j < inner_reps; j++) {
+#pragma omp ordered
+        {
+            epcc_delay(delay_len);
+            if (next != j) {
+                wrong++;
+            }
+            next = j + 1;
+        }
+    }
+    double elapsed = omp_get_wtime() - start;
+    return wrong == 0 && next == inner_reps ? elapsed : EPCC_WRONG_SUM;
+}
+
 /* The schedule kernels: one repetition is one worksharing loop of
  * threads * EPCC_ITERS_PER_THREAD iterations, one delay each, with the given
  * schedule clause, inside a single parallel region. */

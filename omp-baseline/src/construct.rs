@@ -52,6 +52,7 @@ impl ScheduleKind {
 /// | `Lock` | `omp_set_lock`, one delay, `omp_unset_lock`; shared out like `Critical` | `epcc_lock` |
 /// | `Atomic` | one `atomic` add, **no delay** (as in EPCC); shared out like `Critical` | `epcc_atomic` |
 /// | `Reduction` | a region with `reduction(+)`, each thread one delay | `epcc_reduction` |
+/// | `Ordered` | one iteration of a `parallel for ordered schedule(static,1)` over `inner_reps` iterations, one delay inside `ordered` (as EPCC's `testorder`) | `epcc_ordered` |
 /// | `Schedule` | a `for` of `threads *` [`ITERS_PER_THREAD`] iterations with that schedule, one region | `epcc_schedule` |
 /// | `MasterTask` | the master creates `threads` tasks (one delay each), all threads run them | `epcc_master_task` |
 /// | `ParallelTask` | every thread creates one task | `epcc_parallel_task` |
@@ -85,6 +86,9 @@ pub enum Construct {
     Atomic,
     /// `reduction(+:x)` on a parallel region.
     Reduction,
+    /// `#pragma omp for ordered schedule(static,1)` with the delay in
+    /// `#pragma omp ordered`.
+    Ordered,
     /// A worksharing loop with a schedule clause.
     Schedule {
         /// `static`, `dynamic` or `guided`.
@@ -129,7 +133,7 @@ pub const TREE_REPS: u64 = 1 << TREE_DEPTH;
 impl Construct {
     /// Every construct EPCC's syncbench and taskbench measure, plus the three
     /// schedules with chunk 1 (EPCC's schedbench sweeps the chunk).
-    pub const ALL: [Construct; 24] = [
+    pub const ALL: [Construct; 25] = [
         Construct::Parallel,
         Construct::For,
         Construct::ParallelFor,
@@ -139,6 +143,7 @@ impl Construct {
         Construct::Lock,
         Construct::Atomic,
         Construct::Reduction,
+        Construct::Ordered,
         Construct::Schedule { kind: ScheduleKind::Static, chunk: 0 },
         Construct::Schedule { kind: ScheduleKind::Dynamic, chunk: 1 },
         Construct::Schedule { kind: ScheduleKind::Guided, chunk: 1 },
@@ -157,7 +162,7 @@ impl Construct {
     ];
 
     /// EPCC's name for the construct: `PARALLEL`, `FOR`, `PARALLEL FOR`,
-    /// `BARRIER`, `SINGLE`, `CRITICAL`, `LOCK/UNLOCK`, `ATOMIC`, `REDUCTION`,
+    /// `BARRIER`, `SINGLE`, `CRITICAL`, `LOCK/UNLOCK`, `ATOMIC`, `REDUCTION`, `ORDERED`,
     /// `STATIC` / `DYNAMIC` / `GUIDED` (the chunk is in `Display`),
     /// `MASTER TASK`, `PARALLEL TASK`, `TASK WAIT`.
     pub fn name(&self) -> &'static str {
@@ -171,6 +176,7 @@ impl Construct {
             Construct::Lock => "LOCK/UNLOCK",
             Construct::Atomic => "ATOMIC",
             Construct::Reduction => "REDUCTION",
+            Construct::Ordered => "ORDERED",
             Construct::Schedule { kind, .. } => kind.name(),
             Construct::MasterTask => "MASTER TASK",
             Construct::ParallelTask => "PARALLEL TASK",
@@ -220,11 +226,11 @@ impl Construct {
 
     /// How many delays one repetition runs in total across the team: what to
     /// multiply [`crate::reference`]'s per-delay time by when the work is not
-    /// spread evenly (`Single` and `Critical` run one, `Parallel` runs
+    /// spread evenly (`Single`, `Critical` and `Ordered` run one, `Parallel` runs
     /// `threads`, `Schedule` runs `threads *` [`ITERS_PER_THREAD`], `Atomic` none).
     pub fn delays_per_rep(&self, threads: usize) -> usize {
         match self {
-            Construct::Single | Construct::Critical | Construct::Lock => 1,
+            Construct::Single | Construct::Critical | Construct::Lock | Construct::Ordered => 1,
             Construct::Atomic => 0,
             Construct::Schedule { .. } => threads * ITERS_PER_THREAD,
             _ => threads,

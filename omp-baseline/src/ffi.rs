@@ -87,6 +87,7 @@ mod sys {
         pub(super) fn epcc_lock(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_atomic(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_reduction(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
+        pub(super) fn epcc_ordered(threads: c_int, inner_reps: c_long, delay_len: c_int) -> c_double;
         pub(super) fn epcc_schedule(
             kind: c_int,
             chunk: c_int,
@@ -145,6 +146,7 @@ pub(crate) fn run(construct: Construct, args: Args) -> Result<f64, OmpError> {
             Construct::Lock => sys::epcc_lock(t, r, d),
             Construct::Atomic => sys::epcc_atomic(t, r, d),
             Construct::Reduction => sys::epcc_reduction(t, r, d),
+            Construct::Ordered => sys::epcc_ordered(t, r, d),
             Construct::Schedule { kind, chunk } => {
                 let chunk = c_int::try_from(chunk)
                     .map_err(|_| OmpError::InvalidArgument { setting: "chunk", value: chunk.to_string() })?;

@@ -26,5 +26,6 @@ pub use handle::TaskHandle;
 pub(crate) use pool::Header;
 pub(crate) use pool::TaskPool;
 pub use scope::TaskScope;
+pub(crate) use spawn::GROUP_CANCELLED;
 pub use spawn::TASK_SPINS;
 pub use taskloop::Grain;

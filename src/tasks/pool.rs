@@ -72,6 +72,11 @@ unsafe fn run_box<'a, F: FnOnce(&Ctx<'a>) + Send>(h: NonNull<Header>, ctx: &Ctx<
     let b = h.cast::<TaskBox<F>>().as_ptr();
     // SAFETY: `h` is a live `TaskBox<F>` (caller) and `f` is taken once.
     let f = unsafe { ManuallyDrop::take(&mut (*b).f) };
+    if ctx.skip_body.get() {
+        // A task of a cancelled taskgroup: dropped, never run.
+        drop(f);
+        return;
+    }
     // SAFETY: `Ctx` differs between regions only in its lifetime parameter,
     // which the task was checked against when created in region 'a; it runs
     // before that region (and any `task_scope` it borrows from) returns

@@ -18,6 +18,10 @@ use std::ptr::NonNull;
 /// task every few hundred ns keeps its consumers in this phase.
 pub const TASK_SPINS: u32 = 128;
 
+/// Top bit of a taskgroup's member counter: the group was cancelled
+/// (`Ctx::cancel_taskgroup`). Member counts never reach it.
+pub(crate) const GROUP_CANCELLED: usize = 1 << (usize::BITS - 1);
+
 impl<'a> Ctx<'a> {
     /// Create a deferred task (`#pragma omp task`): `f` runs once, later,
     /// on any thread of the team, with that thread's `Ctx`. It may borrow
@@ -209,8 +213,9 @@ impl<'a> Ctx<'a> {
         let outer = self.group.replace(&count);
         let r = panic::catch_unwind(AssertUnwindSafe(|| f(self)));
         self.group.set(outer);
-        // Acquire: pairs with the AcqRel decrement of every member task.
-        self.help(|| count.load(Ordering::Acquire) == 0, false);
+        // Acquire: pairs with the AcqRel decrement of every member task. The
+        // cancellation bit (`GROUP_CANCELLED`) is not a member.
+        self.help(|| count.load(Ordering::Acquire) & !GROUP_CANCELLED == 0, false);
         r.unwrap_or_else(|p| panic::resume_unwind(p))
     }
 
@@ -310,8 +315,16 @@ impl<'a> Ctx<'a> {
         let (run, group) = unsafe { (h.as_ref().run, h.as_ref().group) };
         let outer = (self.current.replace(h.as_ptr()), self.group.replace(group));
         self.in_task.set(self.in_task.get() + 1);
+        // A task of a cancelled taskgroup that has not started is not run:
+        // `run` drops its closure instead (`src/team/cancel.rs`).
+        let skip = self.group_cancelled(group);
+        if skip {
+            self.task_skipped();
+        }
+        self.skip_body.set(skip);
         // SAFETY: `run` is this task's and is called once.
         let r = panic::catch_unwind(AssertUnwindSafe(|| unsafe { run(h, self) }));
+        self.skip_body.set(false);
         if !self.deps.borrow().is_empty() {
             // The dependence map of this task's children dies with its body.
             self.deps.borrow_mut().retain(|(t, _)| *t != h.as_ptr().cast_const());
@@ -358,7 +371,7 @@ impl<'a> Ctx<'a> {
             // SAFETY: `taskgroup` keeps it alive until it reads zero, which
             // cannot happen before this decrement.
             // AcqRel: Release publishes the task to the group's waiter.
-            if unsafe { &*group }.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if unsafe { &*group }.fetch_sub(1, Ordering::AcqRel) & !GROUP_CANCELLED == 1 {
                 wake = true;
             }
         }

@@ -81,6 +81,9 @@ pub struct Ctx<'a> {
     /// Depth of `final` tasks running here (`Ctx::task_final`): while > 0,
     /// every task created runs at once, included (OpenMP `final`).
     pub(crate) final_depth: Cell<u32>,
+    /// Set by `run_task` around a task of a cancelled taskgroup: its run
+    /// function drops the closure instead of calling it.
+    pub(crate) skip_body: Cell<bool>,
     /// Dependence maps of the tasks running on this thread (`task_depend`).
     pub(crate) deps: RefCell<DepMaps>,
     /// Invariant in `'a` (see above).
@@ -112,6 +115,7 @@ impl<'a> Ctx<'a> {
             group: Cell::new(std::ptr::null()),
             in_task: Cell::new(0),
             final_depth: Cell::new(0),
+            skip_body: Cell::new(false),
             deps: RefCell::new(Vec::new()),
             _env: PhantomData,
             bars: Cell::new(0),
@@ -225,6 +229,35 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// For a thread waiting outside a barrier (an ordered turn): `Err(None)`
+    /// if the region's barrier is broken (a member panicked), `Err(Some(t))`
+    /// if member `t` already finished the region, which no thread may do
+    /// while another is inside a worksharing construct that ends with a
+    /// barrier.
+    pub(crate) fn region_failure(&self) -> Result<(), Option<usize>> {
+        if self.barrier_ref().broken_reason().is_some() {
+            return Err(None);
+        }
+        // Acquire: orders the leaver's `done` word (read by `leaver`) after
+        // its join increment, which we see here.
+        if self.shared().join.word().load(Ordering::Acquire) != self.base {
+            return Err(Some(self.shared().leaver(self.gen, self.tid)));
+        }
+        Ok(())
+    }
+
+    /// Unwind out of a wait outside a barrier because the region failed:
+    /// as released (`None`), or as the waiter of a divergence at `at`.
+    #[cold]
+    pub(crate) fn release_member(&self, left: Option<usize>, at: &'static Location<'static>) -> ! {
+        match left {
+            Some(left) if left != self.tid => {
+                panic::resume_unwind(Box::new(DivergedMarker { left, waiting: self.tid, at }))
+            }
+            _ => panic::resume_unwind(Box::new(Released)),
+        }
+    }
+
     pub(crate) fn barriers_passed(&self) -> u32 {
         self.bars.get()
     }
@@ -237,6 +270,11 @@ impl<'a> Ctx<'a> {
         let c = self.constructs.get();
         self.constructs.set(c.wrapping_add(1));
         c
+    }
+
+    /// The number of the worksharing construct entered last.
+    pub(crate) fn current_construct(&self) -> u32 {
+        self.constructs.get().wrapping_sub(1)
     }
 
     /// Where the construct that ends at this thread's next barrier hands

@@ -208,6 +208,13 @@ pub enum BuildError {
         /// What the OS said.
         error: std::io::Error,
     },
+    /// The `on_thread_start` hook panicked on thread `thread`.
+    ThreadStart {
+        /// The thread whose hook panicked.
+        thread: usize,
+        /// The panic message.
+        message: String,
+    },
 }
 
 impl From<ConfigError> for BuildError {
@@ -221,6 +228,9 @@ impl fmt::Display for BuildError {
         match self {
             BuildError::Config(e) => e.fmt(f),
             BuildError::Spawn { thread, error } => write!(f, "cannot start team thread {thread}: {error}"),
+            BuildError::ThreadStart { thread, message } => {
+                write!(f, "on_thread_start hook panicked on team thread {thread}: {message}")
+            }
         }
     }
 }
@@ -230,6 +240,7 @@ impl std::error::Error for BuildError {
         match self {
             BuildError::Config(e) => Some(e),
             BuildError::Spawn { error, .. } => Some(error),
+            BuildError::ThreadStart { .. } => None,
         }
     }
 }

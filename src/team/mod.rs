@@ -6,6 +6,7 @@
 //! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning),
 //! `runtime.rs` ([`thread_num`] and the other routines that need no `Ctx`).
 
+mod cancel;
 mod ctx;
 mod error;
 mod handoff;
@@ -13,12 +14,15 @@ mod master_worker;
 mod pin;
 mod region;
 mod runtime;
+mod threadprivate;
 
+pub use cancel::RegionOutcome;
 pub use ctx::Ctx;
 pub(crate) use error::Exclusive;
 pub use error::{BuildError, PanicPayload, RegionError};
 pub use master_worker::{Feeder, MasterWorkerError};
 pub use runtime::{active_level, in_parallel, level, max_threads, num_procs, num_threads, thread_num, wtick};
+pub use threadprivate::ThreadPrivate;
 
 use crate::barrier::BarrierKind;
 use crate::config::{Config, ConfigError};
@@ -76,6 +80,8 @@ pub struct TeamBuilder {
     pin: bool,
     env: Option<Config>,
     max_queued_tasks: Option<usize>,
+    on_thread_start: Option<threadprivate::StartHook>,
+    cancellation: Option<bool>,
 }
 
 impl TeamBuilder {
@@ -128,6 +134,37 @@ impl TeamBuilder {
         self
     }
 
+    /// Run `hook(t)` once on each team thread `t` when the team is built:
+    /// on worker `t` (`1..n`) as its first action, on its own OS thread,
+    /// and `hook(0)` on the thread that calls `build`. `build` returns only
+    /// after every call returned, so the hooks happen before the first
+    /// region (per-thread setup: pinning, thread-locals, logging names). A
+    /// panicking hook makes `build` fail with [`BuildError::ThreadStart`].
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = Arc::clone(&started);
+    /// let team = phalanx::Team::builder()
+    ///     .num_threads(3)
+    ///     .on_thread_start(move |tid| { s.fetch_add(1 << (8 * tid), Ordering::Relaxed); })
+    ///     .build()?;
+    /// assert_eq!(started.load(Ordering::Relaxed), 0x01_01_01);
+    /// # Ok::<(), phalanx::BuildError>(())
+    /// ```
+    pub fn on_thread_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> Self {
+        self.on_thread_start = Some(threadprivate::StartHook::new(hook));
+        self
+    }
+
+    /// Whether `ctx.cancel_parallel()` / `ctx.cancel_for()` take effect
+    /// (default: `OMP_CANCELLATION`, else `false`, as OpenMP).
+    pub fn cancellation(mut self, enabled: bool) -> Self {
+        self.cancellation = Some(enabled);
+        self
+    }
+
     /// Take environment settings from `config` instead of the process
     /// environment (tests, or a config read once and reused).
     pub fn env_config(mut self, config: Config) -> Self {
@@ -155,11 +192,15 @@ impl TeamBuilder {
         if let Some(k) = self.max_queued_tasks {
             shared.tasks.max_queued = k;
         }
+        shared.cancel.enabled = self.cancellation.or(env.cancellation).unwrap_or(false);
         let shared = Arc::new(shared);
         let mut workers = Vec::with_capacity(n - 1);
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
         for tid in 1..n {
             let sh = Arc::clone(&shared);
             let pin = self.pin;
+            let hook = self.on_thread_start.clone();
+            let started = started_tx.clone();
             let mut b = std::thread::Builder::new().name(format!("phalanx-{tid}"));
             if let Some(sz) = self.stack_size {
                 b = b.stack_size(sz);
@@ -168,6 +209,11 @@ impl TeamBuilder {
                 if pin {
                     pin::pin_to_cpu(tid);
                 }
+                if let Some(h) = hook {
+                    // The receiver lives until `build` has every answer.
+                    let _ = started.send((tid, h.run(tid)));
+                }
+                drop(started);
                 region::worker_loop(&sh, tid)
             }) {
                 Ok(h) => workers.push(h),
@@ -180,7 +226,26 @@ impl TeamBuilder {
                 }
             }
         }
-        Ok(Team { shared, workers, region_lock: Mutex::new(()), kind })
+        drop(started_tx);
+        let team = Team { shared, workers, region_lock: Mutex::new(()), kind };
+        if let Some(h) = &self.on_thread_start {
+            // Every worker's hook first (they run meanwhile), then thread 0's.
+            let mut failed: Option<(usize, String)> = None;
+            for (tid, r) in started_rx.iter().take(n - 1) {
+                if let (Err(m), None) = (r, &failed) {
+                    failed = Some((tid, m));
+                }
+            }
+            if failed.is_none() {
+                failed = h.run(0).err().map(|m| (0, m));
+            }
+            if let Some((thread, message)) = failed {
+                // Dropping the team stops and joins the workers.
+                drop(team);
+                return Err(BuildError::ThreadStart { thread, message });
+            }
+        }
+        Ok(team)
     }
 }
 

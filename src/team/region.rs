@@ -9,7 +9,7 @@ use crate::barrier::{Barrier, BarrierKind, BreakReason};
 use crate::primitive::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::tasks::TaskPool;
 use crate::wait::{self, WaitCell, WaitPolicy, WaitStats};
-use crate::worksharing::{ClaimWord, Schedule};
+use crate::worksharing::{ClaimWord, OrderedTurns, Schedule};
 use crossbeam_utils::CachePadded;
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
@@ -134,6 +134,10 @@ pub(crate) struct Shared {
     /// forked at `base` is over when it reaches `base + n`.
     pub(crate) join: CachePadded<WaitCell>,
     pub(crate) claim: CachePadded<ClaimWord>,
+    /// Turn word of ordered loops (`src/worksharing/ordered.rs`).
+    pub(crate) ordered: CachePadded<OrderedTurns>,
+    /// Cancellation words (`cancel.rs`).
+    pub(crate) cancel: CachePadded<super::cancel::CancelState>,
     pub(crate) n: usize,
     pub(crate) policy: WaitPolicy,
     /// Region `gen` uses `barriers[gen % 2]` (see README: late breaks).
@@ -185,6 +189,8 @@ impl Shared {
             fork: CachePadded::new(ForkLine { cell: WaitCell::new(0), job: UnsafeCell::new(Job::IDLE) }),
             join: CachePadded::new(WaitCell::new(0)),
             claim: CachePadded::new(ClaimWord::default()),
+            ordered: CachePadded::new(OrderedTurns::new()),
+            cancel: CachePadded::new(Default::default()),
             n,
             policy,
             barriers: [barrier(), barrier()],
@@ -214,6 +220,8 @@ impl Shared {
             barrier.reset_idle();
         }
         self.claim.reset_idle();
+        self.ordered.reset_idle();
+        self.cancel.reset_idle();
         // Relaxed: every member's increment of the last region was acquired
         // by our join wait; nobody increments it until the fork below.
         let base = self.join.word().load(Ordering::Relaxed);

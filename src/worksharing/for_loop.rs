@@ -17,18 +17,30 @@ impl Ctx<'_> {
             Err(e) => panic!("{e}"),
         };
         let (t, n) = (self.thread_num(), self.num_threads());
+        // Iterations this thread skipped because the loop or the region was
+        // cancelled: every chunk claim is a cancellation point
+        // (`src/team/cancel.rs`); a cancelled loop's chunks are still claimed
+        // (and counted), never run.
+        let mut skipped = 0usize;
+        let mut run = |r: Range<usize>| {
+            if skipped > 0 || self.chunk_cancelled(c) {
+                skipped += r.len();
+            } else {
+                body(r);
+            }
+        };
         match schedule {
             Schedule::Static | Schedule::Runtime | Schedule::Auto => {
                 let r = static_block(len, t, n);
                 if !r.is_empty() {
-                    body(r);
+                    run(r);
                 }
             }
             Schedule::StaticChunk(k) => {
                 let mut lo = t.saturating_mul(k);
                 while lo < len {
                     let hi = lo.saturating_add(k).min(len);
-                    body(lo..hi);
+                    run(lo..hi);
                     lo = match lo.checked_add(n.saturating_mul(k)) {
                         Some(v) => v,
                         None => break,
@@ -37,14 +49,17 @@ impl Ctx<'_> {
             }
             Schedule::Dynamic(k) => {
                 while let Some(r) = self.shared().claim.claim(c, len, |_| k) {
-                    body(r);
+                    run(r);
                 }
             }
             Schedule::Guided(k) => {
                 while let Some(r) = self.shared().claim.claim(c, len, |pos| guided_chunk(len, pos, n, k)) {
-                    body(r);
+                    run(r);
                 }
             }
+        }
+        if skipped > 0 {
+            self.chunks_skipped(skipped);
         }
     }
 

@@ -3,15 +3,22 @@
 //!
 //! The protocol of the claim word is in `src/team/README.md` ("Worksharing
 //! claim word"); why [`DisjointSlice`] loops are sound is in `README.md`
-//! beside this file. Loops take `Range<usize>`: an OpenMP loop over negative or
-//! strided indices maps onto `0..count` with one multiply-add in the body.
+//! beside this file. Loops take `Range<usize>`; `for_each_in` takes any
+//! [`LoopSpace`] (signed, inclusive, [`Strided`], and tuples for `collapse`).
 
 mod claim;
 mod disjoint;
 mod for_loop;
+mod lastprivate;
+mod ordered;
 mod reduce;
 mod schedule;
+mod shapes;
 
 pub(crate) use claim::ClaimWord;
 pub use disjoint::DisjointSlice;
+pub use ordered::Ordered;
+#[doc(hidden)]
+pub use ordered::{OrderedTurns, TurnLost};
 pub use schedule::Schedule;
+pub use shapes::{LoopSpace, Strided};

@@ -70,6 +70,8 @@ pub const SITES: &[Site] = &[
     Site { name: "master-worker", min_threads: 1, run: master_worker },
     Site { name: "diverge-barrier", min_threads: 2, run: diverge_barrier },
     Site { name: "diverge-for_each", min_threads: 2, run: diverge_loop },
+    Site { name: "ordered-body", min_threads: 1, run: ordered_body },
+    Site { name: "cancelled-loop", min_threads: 1, run: cancelled_loop },
 ];
 
 /// Any schedule, chunk 1..=8.
@@ -146,6 +148,74 @@ fn loop_iteration(p: &mut Plan<'_>) -> Run {
             ctx.barrier();
         } else {
             ctx.for_each(0..len, s, body);
+        }
+    });
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally: duplicates(&hits) }
+}
+
+/// Whoever runs iteration `f` of an ordered loop panics inside its ordered
+/// part (or, half the time, in the unordered part before it); threads
+/// waiting for later turns must be released. The ordered parts that ran
+/// must have run in order.
+fn ordered_body(p: &mut Plan<'_>) -> Run {
+    let (s, len, inside) = (schedule(p.rng), p.rng.range(1, 100), p.rng.one_in(2));
+    let f = p.rng.index(len);
+    p.describe(format!("schedule={s} len={len} fault_iteration={f} inside_ordered={inside}"));
+    let (fault, hits) = (Fault::default(), counters(len));
+    let next = AtomicUsize::new(0);
+    let result = p.team.try_parallel(|ctx| {
+        ctx.for_each_ordered(0..len, s, |i, ord| {
+            // Relaxed: a per-iteration counter, read after the join.
+            hits[i].fetch_add(1, Ordering::Relaxed);
+            if i == f && !inside {
+                fault.fire(ctx.thread_num(), "ordered loop, before the ordered part");
+            }
+            ord.ordered(|| {
+                // Relaxed: the turn word orders the ordered parts.
+                assert_eq!(next.swap(i + 1, Ordering::Relaxed), i, "ordered part out of order");
+                if i == f {
+                    fault.fire(ctx.thread_num(), "ordered body");
+                }
+            });
+        })
+    });
+    Run { result, expect: Expect::Panicked(fault.fired_by()), tally: duplicates(&hits) }
+}
+
+/// A loop cancelled at iteration `c` (`cancel_for`, on a twin of the trial's
+/// team with cancellation enabled), and a panic: by the cancelling thread
+/// right after the request, or by thread `t` after the loop's barrier. The
+/// panic must win over the cancellation (the region fails, naming it), no
+/// iteration may run twice, and threads must not hang on the cancelled loop.
+fn cancelled_loop(p: &mut Plan<'_>) -> Run {
+    let n = p.team.num_threads();
+    let (s, len, after) = (schedule(p.rng), p.rng.range(1, 300), p.rng.one_in(2));
+    let (c, t) = (p.rng.index(len), p.rng.index(n));
+    p.describe(format!(
+        "schedule={s} len={len} cancel_iteration={c} panic_after_loop_by={}",
+        after.then_some(t).map_or("-".into(), |t| t.to_string())
+    ));
+    let team = Team::builder()
+        .num_threads(n)
+        .wait_policy(p.team.wait_policy())
+        .barrier(p.team.barrier_kind())
+        .cancellation(true)
+        .build()
+        .expect("the cancellable twin team");
+    let (fault, hits) = (Fault::default(), counters(len));
+    let result = team.try_parallel(|ctx| {
+        ctx.for_each(0..len, s, |i| {
+            // Relaxed: a per-iteration counter, read after the join.
+            hits[i].fetch_add(1, Ordering::Relaxed);
+            if i == c {
+                assert!(ctx.cancel_for(), "cancellation is enabled on this team");
+                if !after {
+                    fault.fire(ctx.thread_num(), "cancelled loop, after cancel_for");
+                }
+            }
+        });
+        if after && ctx.thread_num() == t {
+            fault.fire(t, "after a cancelled loop");
         }
     });
     Run { result, expect: Expect::Panicked(fault.fired_by()), tally: duplicates(&hits) }
