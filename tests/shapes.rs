@@ -101,10 +101,8 @@ fn bad_shapes_are_named() {
         Err(RegionError::Panicked { message, .. }) => assert!(message.contains("does not fit in usize"), "{message}"),
         other => panic!("expected the overflow error, got {other:?}"),
     }
-    let r =
-        team.try_parallel(|ctx| ctx.for_each_2d((0..1usize << 21, 0..1usize << 20), Schedule::Dynamic(1), |_, _| ()));
-    match r {
-        Err(RegionError::Panicked { message, .. }) => assert!(message.contains("invalid range length"), "{message}"),
-        other => panic!("expected the length error, got {other:?}"),
-    }
+    // Dynamic and guided loops have no length limit any more (the claim
+    // word counts units of 2^s iterations for loops over 2^32 - 1; see
+    // `long_loops_claim_in_units` in src/worksharing/claim.rs), so a 2^41
+    // space is not an error: nothing to refuse here.
 }
