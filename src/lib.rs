@@ -60,6 +60,9 @@
 //! | the same, a chunk or a row at a time | `ctx.for_chunks_mut(&out, schedule, \|first, chunk\| ...)`, `ctx.for_rows_mut(&out, row_len, schedule, \|i, row\| ...)` |
 //! | `#pragma omp parallel for` writing `y[i]` | `team.parallel_for_mut(&mut y, schedule, \|i, yi\| ...)` |
 //! | `for reduction(+:sum)` | `let sum = ctx.reduce(0..n, schedule, 0.0, \|acc, i\| acc + f(i), \|a, b\| a + b);` |
+//! | `reduction(+:a,b) reduction(max:c)` (`min`, `*` too) | `let (a, b, c) = ctx.reduce_by(0..n, schedule, (Sum, Sum, Max), \|(a, b, c), i\| ...);` (identities from [`worksharing::Reducer`]; `team.parallel_reduce_by`) |
+//! | `declare reduction(op : T : ...)` | `impl Reducer<T> for MyOp` ([`worksharing::Reducer`]), then `reduce_by` |
+//! | `reduction(+:a[0:n])` (array sections) | `let a = ctx.reduce_elementwise(0..m, schedule, n, Sum, \|a: &mut [f64], i\| a[k(i)] += x(i));` (`team.parallel_reduce_elementwise`) |
 //! | a region whose threads produce values | `let v: Vec<R> = team.parallel_collect(\|ctx\| ...);` (thread order) |
 //! | `critical` around every use of one variable | `let x = Critical::new(v);` … `x.with(\|v\| ...)` ([`Critical`] = `sync::Lock<T>`) |
 //! | `#pragma omp parallel for` | `team.parallel_for(0..n, schedule, \|i\| ...)` |

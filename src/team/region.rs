@@ -134,6 +134,8 @@ pub(crate) struct Shared {
     /// forked at `base` is over when it reaches `base + n`.
     pub(crate) join: CachePadded<WaitCell>,
     pub(crate) claim: CachePadded<ClaimWord>,
+    /// Construct check and reduction arrivals (`worksharing/side.rs`).
+    pub(crate) side: crate::worksharing::Side,
     pub(crate) n: usize,
     pub(crate) policy: WaitPolicy,
     /// Region `gen` uses `barriers[gen % 2]` (see README: late breaks).
@@ -185,6 +187,7 @@ impl Shared {
             fork: CachePadded::new(ForkLine { cell: WaitCell::new(0), job: UnsafeCell::new(Job::IDLE) }),
             join: CachePadded::new(WaitCell::new(0)),
             claim: CachePadded::new(ClaimWord::default()),
+            side: crate::worksharing::Side::default(),
             n,
             policy,
             barriers: [barrier(), barrier()],

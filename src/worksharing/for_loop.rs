@@ -2,6 +2,7 @@
 
 use super::claim::MAX_DYNAMIC_LEN;
 use super::schedule::{guided_chunk, static_block};
+use super::side::Check;
 use super::Schedule;
 use crate::team::Ctx;
 use std::ops::Range;
@@ -18,6 +19,9 @@ impl Ctx<'_> {
             Err(e) => panic!("{e}"),
         };
         let (t, n) = (self.thread_num(), self.num_threads());
+        if n > 1 && self.shared().side.check(self.gen, c, len, schedule) == Check::Differs {
+            mismatch(c, t, len, schedule);
+        }
         match schedule {
             Schedule::Static | Schedule::Runtime | Schedule::Auto => {
                 let r = static_block(len, t, n);
@@ -96,6 +100,19 @@ impl Ctx<'_> {
     pub fn sections(&self, sections: &[&dyn Fn()]) {
         self.for_each(0..sections.len(), Schedule::Dynamic(1), |i| sections[i]());
     }
+}
+
+/// Threads reached one loop with different trip counts or schedules: their
+/// chunks would not partition any one range (a `Dynamic` reduction would
+/// silently agree on a wrong total).
+#[cold]
+#[track_caller]
+fn mismatch(c: u32, t: usize, len: usize, schedule: Schedule) -> ! {
+    panic!(
+        "phalanx: worksharing construct mismatch: thread {t} reached loop construct #{c} with {len} iterations \
+         and schedule {schedule}, another thread of the region with a different range length or schedule; \
+         every thread must reach each worksharing loop with the same range and schedule"
+    )
 }
 
 #[track_caller]

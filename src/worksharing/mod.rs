@@ -10,8 +10,12 @@ mod claim;
 mod disjoint;
 mod for_loop;
 mod reduce;
+mod reducer;
 mod schedule;
+mod side;
 
 pub(crate) use claim::ClaimWord;
 pub use disjoint::DisjointSlice;
+pub use reducer::{Max, Min, Product, Reducer, Sum};
 pub use schedule::Schedule;
+pub(crate) use side::Side;
