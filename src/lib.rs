@@ -72,6 +72,12 @@
 //! | `OMP_NUM_THREADS=4` | read by `Team::from_env()` / `Team::builder()` and the global team |
 //! | `OMP_SCHEDULE="dynamic,4"` | what `Schedule::Runtime` means |
 //! | `OMP_WAIT_POLICY=active\|passive` | `WaitPolicy::Spin` (`SpinYield` when oversubscribed) / `WaitPolicy::Block` |
+//! | `OMP_PROC_BIND=close\|spread\|master\|true`, `OMP_PLACES=cores` / `{0,1},{2,3}` / `{0:4}` | read by the builder, or `TeamBuilder::proc_bind(ProcBind::Spread)`, `.places(Places::Cores(None))`, `.pin_threads(true)`; always inside the process's affinity mask (`taskset`, cpusets), thread 0 bound too |
+//! | `OMP_STACKSIZE=4M` | `TeamBuilder::stack_size(4 << 20)` (workers' stacks) |
+//! | `OMP_THREAD_LIMIT`, `omp_get_thread_limit()` | caps every team's size; the value: `Config::from_env()?.thread_limit` |
+//! | `OMP_DYNAMIC`, `omp_set_dynamic()`, `omp_get_dynamic()` | accepted (`Config::dynamic`); teams always get the threads asked for, as with `false` |
+//! | `OMP_DISPLAY_ENV=true\|verbose` | printed to stderr when a team is built, in libgomp's format |
+//! | `omp_get_proc_bind()`, `omp_get_num_places()`, `omp_get_place_num()`, `omp_get_place_proc_ids()`, `omp_get_partition_*` | not provided: the binding is fixed when the team is built (`Config::proc_bind`, `Config::places`); read a thread's CPUs with `sched_getaffinity` |
 //! | `KMP_BLOCKTIME`-like spin budget | `WaitPolicy::Hybrid { spin }`, `PHALANX_SPIN_US` |
 //! | `#pragma omp task` | `ctx.task(\|ctx\| ...)` (may borrow what the region borrows) |
 //! | `#pragma omp task if(cond)` | `ctx.task_if(cond, \|ctx\| ...)` (runs inline when `cond` is false) |
@@ -120,6 +126,7 @@ pub use sync::{AtomicF64, Critical, Gate};
 pub use sync::{Latch, TaskQueue};
 
 pub mod config;
+mod places;
 pub mod tasks;
 pub mod team;
 pub mod worksharing;

@@ -3,14 +3,15 @@
 //! The fork/join, panic and divergence protocols are in `README.md` in this
 //! folder. Files: `region.rs` (shared words, fork/join, finishing),
 //! `ctx.rs` ([`Ctx`]), `error.rs` ([`RegionError`], [`BuildError`]),
-//! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning),
+//! `master_worker.rs` ([`Team::master_worker`]), `display.rs` (`OMP_DISPLAY_ENV`), `limits.rs` (threads left to start),
 //! `runtime.rs` ([`thread_num`] and the other routines that need no `Ctx`).
 
 mod ctx;
+mod display;
 mod error;
 mod handoff;
+mod limits;
 mod master_worker;
-mod pin;
 mod region;
 mod runtime;
 
@@ -21,7 +22,7 @@ pub use master_worker::{Feeder, MasterWorkerError};
 pub use runtime::{active_level, in_parallel, level, max_threads, num_procs, num_threads, thread_num, wtick};
 
 use crate::barrier::BarrierKind;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, DisplayEnv, Places, ProcBind};
 use crate::primitive::{Arc, Mutex};
 use crate::wait::{WaitPolicy, WaitStats};
 use crate::worksharing::Schedule;
@@ -74,6 +75,8 @@ pub struct TeamBuilder {
     schedule: Option<Schedule>,
     stack_size: Option<usize>,
     pin: bool,
+    proc_bind: Option<crate::config::ProcBind>,
+    places: Option<crate::config::Places>,
     env: Option<Config>,
     max_queued_tasks: Option<usize>,
 }
@@ -105,16 +108,34 @@ impl TeamBuilder {
         self
     }
 
-    /// Stack size of the worker threads, in bytes.
+    /// Stack size of the worker threads, in bytes (default:
+    /// `OMP_STACKSIZE`, else std's default).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
     }
 
-    /// Pin worker `i` to CPU `i % cpus` (Linux `sched_setaffinity`; no-op
-    /// elsewhere). The calling thread (thread 0) is left alone.
+    /// Bind every thread, the building thread (thread 0) included, to one
+    /// CPU of the process's affinity mask, consecutively: the same as
+    /// `proc_bind(ProcBind::Close)` with `places(Places::Threads(None))`
+    /// unless those are set. Linux only; elsewhere it does nothing.
     pub fn pin_threads(mut self, pin: bool) -> Self {
         self.pin = pin;
+        self
+    }
+
+    /// How threads bind to places (default: `OMP_PROC_BIND`; `ProcBind::True`
+    /// when only `OMP_PLACES` is set; else not bound). See
+    /// [`ProcBind`].
+    pub fn proc_bind(mut self, bind: crate::config::ProcBind) -> Self {
+        self.proc_bind = Some(bind);
+        self
+    }
+
+    /// The places threads bind to (default: `OMP_PLACES`, else one per CPU),
+    /// always inside the affinity mask of the thread that builds the team.
+    pub fn places(mut self, places: crate::config::Places) -> Self {
+        self.places = Some(places);
         self
     }
 
@@ -147,38 +168,68 @@ impl TeamBuilder {
             Some(c) => c,
             None => Config::from_env()?,
         };
-        let n = self.num_threads.unwrap_or_else(|| env.threads_or_default());
+        let asked = self.num_threads.unwrap_or_else(|| env.threads_or_default());
+        // OMP_THREAD_LIMIT bounds every team, explicit sizes included.
+        let n = asked.min(env.thread_limit.unwrap_or(usize::MAX));
         let policy = self.wait_policy.unwrap_or_else(|| env.wait_policy_for(n));
         let kind = self.barrier.or(env.barrier).unwrap_or_default();
         let runtime = self.schedule.or(env.schedule).unwrap_or_default();
+        let stack_size = self.stack_size.or(env.stack_size);
+        let bind = match (self.proc_bind, self.pin) {
+            (Some(b), _) => b,
+            (None, true) => ProcBind::Close,
+            (None, false) => env.proc_bind.unwrap_or_default(),
+        };
+        let places = self.places.clone().or_else(|| env.places.clone()).unwrap_or(Places::Threads(None));
+        if env.display_env.unwrap_or_default() != DisplayEnv::False {
+            let shown = display::Shown { env: &env, n, policy, kind, runtime, stack_size, bind, places: &places };
+            eprint!("{}", shown.render(env.display_env == Some(DisplayEnv::Verbose)));
+        }
+        if let Some(left) = limits::threads_left() {
+            if n - 1 > left {
+                return Err(BuildError::Spawn {
+                    thread: left + 1,
+                    asked: n,
+                    started: 0,
+                    error: limits::too_many(n - 1, left),
+                });
+            }
+        }
+        let binding = crate::places::plan(bind, &places, n);
         let mut shared = Shared::new(n, policy, kind, runtime);
         if let Some(k) = self.max_queued_tasks {
             shared.tasks.max_queued = k;
         }
         let shared = Arc::new(shared);
         let mut workers = Vec::with_capacity(n - 1);
-        for tid in 1..n {
+        for (tid, cpus) in binding.iter().enumerate().skip(1) {
             let sh = Arc::clone(&shared);
-            let pin = self.pin;
+            let cpus = cpus.clone();
             let mut b = std::thread::Builder::new().name(format!("phalanx-{tid}"));
-            if let Some(sz) = self.stack_size {
+            if let Some(sz) = stack_size {
                 b = b.stack_size(sz);
             }
             match b.spawn(move || {
-                if pin {
-                    pin::pin_to_cpu(tid);
+                if let Some(cpus) = cpus {
+                    crate::places::bind_current(&cpus);
                 }
                 region::worker_loop(&sh, tid)
             }) {
                 Ok(h) => workers.push(h),
                 Err(error) => {
                     shared.shut_down();
+                    let started = workers.len();
                     for h in workers {
                         let _ = h.join();
                     }
-                    return Err(BuildError::Spawn { thread: tid, error });
+                    return Err(BuildError::Spawn { thread: tid, asked: n, started, error });
                 }
             }
+        }
+        // Thread 0: the building thread, bound last so a refused team leaves
+        // it alone.
+        if let Some(cpus) = &binding[0] {
+            crate::places::bind_current(cpus);
         }
         Ok(Team { shared, workers, region_lock: Mutex::new(()), kind })
     }
