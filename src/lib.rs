@@ -95,7 +95,11 @@
 //! | `#pragma omp taskyield` | `ctx.taskyield()` (runs one queued task if any) |
 //! | tasks piling up faster than the team runs them | `Team::builder().max_queued_tasks(k)` (default 64 per thread, as libgomp: a deeper queue runs new tasks undeferred) |
 //! | threads waiting at `barrier` / `single` / `for` end run queued tasks | automatic: every barrier is a task scheduling point |
-//! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default) |
+//! | nested `parallel` | runs on the calling thread with a one-thread `Ctx` (OpenMP's default, `max-active-levels` 1) |
+//! | nested `parallel` with `OMP_MAX_ACTIVE_LEVELS=2` / `omp_set_max_active_levels(2)` | `Team::builder().max_active_levels(2)` on the outer team (or the variable); each outer thread calls `parallel` on an inner `Team` of its own (a busy team runs the call on a temporary team of its size) |
+//! | `omp_get_max_active_levels()`, `omp_set_nested()`, `OMP_NESTED` | `Config::from_env()?.max_active_levels`; fixed per team when built (`OMP_NESTED=true` is `max_active_levels(usize::MAX)`) |
+//! | `omp_get_ancestor_thread_num(l)`, `omp_get_team_size(l)` | [`ancestor_thread_num`]`(l)`, [`team_size`]`(l)` (`None` where OpenMP returns -1) |
+//! | a `std::thread` started inside a region that calls `parallel` on the same team | runs on a temporary team of the same size (never waits for the busy team, so it cannot deadlock) |
 //! | a `!$OMP BARRIER` replaced by a flag and `sleep(1)` | `ctx.barrier()`, [`Barrier`], [`sync::Gate`] |
 //!
 //! Errors ([`RegionError`], [`MasterWorkerError`], [`BuildError`]) are
@@ -133,7 +137,8 @@ pub mod worksharing;
 
 pub use config::ConfigError;
 pub use team::{
-    active_level, global_team, in_parallel, level, max_threads, num_procs, num_threads, parallel, thread_num, wtick,
-    wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team, TeamBuilder,
+    active_level, ancestor_thread_num, global_team, in_parallel, level, max_threads, num_procs, num_threads, parallel,
+    team_size, thread_num, wtick, wtime, BuildError, Ctx, Feeder, MasterWorkerError, PanicPayload, RegionError, Team,
+    TeamBuilder,
 };
 pub use worksharing::{DisjointSlice, Schedule};

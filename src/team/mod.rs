@@ -12,6 +12,7 @@ mod error;
 mod handoff;
 mod limits;
 mod master_worker;
+mod nesting;
 mod region;
 mod runtime;
 
@@ -19,6 +20,7 @@ pub use ctx::Ctx;
 pub(crate) use error::Exclusive;
 pub use error::{BuildError, PanicPayload, RegionError};
 pub use master_worker::{Feeder, MasterWorkerError};
+pub use nesting::{ancestor_thread_num, team_size};
 pub use runtime::{active_level, in_parallel, level, max_threads, num_procs, num_threads, thread_num, wtick};
 
 use crate::barrier::BarrierKind;
@@ -52,6 +54,9 @@ pub struct Team {
     /// One region at a time: a second OS thread calling `parallel` waits.
     region_lock: Mutex<()>,
     kind: BarrierKind,
+    /// Nested regions with more than one thread allowed around a region of
+    /// this team (`OMP_MAX_ACTIVE_LEVELS`).
+    max_active_levels: usize,
 }
 
 impl fmt::Debug for Team {
@@ -79,6 +84,7 @@ pub struct TeamBuilder {
     places: Option<crate::config::Places>,
     env: Option<Config>,
     max_queued_tasks: Option<usize>,
+    max_active_levels: Option<usize>,
 }
 
 impl TeamBuilder {
@@ -146,6 +152,19 @@ impl TeamBuilder {
     /// threshold). `usize::MAX` never throttles; 0 runs every task at once.
     pub fn max_queued_tasks(mut self, k: usize) -> Self {
         self.max_queued_tasks = Some(k);
+        self
+    }
+
+    /// How many nested regions, counting from a top-level region of this
+    /// team, may have more than one thread (`OMP_MAX_ACTIVE_LEVELS`;
+    /// default: the variable, else 1, as OpenMP). Regions nested inside
+    /// inherit it: a `parallel` from inside a region runs with the whole
+    /// (inner) team only while the caller's [`active_level`] is below the
+    /// outermost team's setting, and on the calling thread alone otherwise.
+    /// Give each outer thread its own inner team for nested parallelism (a
+    /// busy team runs the call on a temporary team: [`Team::parallel`]).
+    pub fn max_active_levels(mut self, levels: usize) -> Self {
+        self.max_active_levels = Some(levels);
         self
     }
 
@@ -231,7 +250,8 @@ impl TeamBuilder {
         if let Some(cpus) = &binding[0] {
             crate::places::bind_current(cpus);
         }
-        Ok(Team { shared, workers, region_lock: Mutex::new(()), kind })
+        let max_active_levels = self.max_active_levels.or(env.max_active_levels).unwrap_or(1);
+        Ok(Team { shared, workers, region_lock: Mutex::new(()), kind, max_active_levels })
     }
 }
 
@@ -271,8 +291,13 @@ impl Team {
     /// for all of them. `f` may borrow from the caller's stack.
     ///
     /// Inside a region (of any team), runs `f` on the calling thread alone
-    /// with a one-thread [`Ctx`], as OpenMP does for nested regions. Two OS
-    /// threads calling it on one team take turns.
+    /// with a one-thread [`Ctx`], as OpenMP does for nested regions, unless
+    /// the team allows more active levels ([`TeamBuilder::max_active_levels`]).
+    /// A call that finds the team running a region started by another OS
+    /// thread never waits for it (that thread may be waiting for this one,
+    /// e.g. a `std::thread` spawned inside the region): it runs on a
+    /// temporary team of the same size and settings, as libgomp gives each
+    /// OS thread its own thread pool (one thread if that team cannot start).
     ///
     /// # Panics
     /// Re-raises the first panic of any thread, with its original payload;
@@ -287,12 +312,49 @@ impl Team {
     /// As [`parallel`](Self::parallel), returning the failure instead of
     /// re-raising it.
     pub fn try_parallel<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: F) -> Result<(), RegionError> {
-        if region::in_region() {
-            let solo = Shared::new(1, self.shared.policy, self.kind, self.shared.runtime);
-            return solo.run(&f);
+        if region::in_region() && active_level() >= nesting::max_active_levels() {
+            return self.run_alone(&f);
         }
-        let _turn = self.region_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _turn = match self.region_lock.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return self.run_elsewhere(&f),
+        };
+        // Workers are idle (we hold the lock, the last region joined): the
+        // fork publishes our enclosing levels to them (`nesting.rs`).
+        self.shared.outer.set_from_caller(self.max_active_levels);
         self.shared.run(&f)
+    }
+
+    /// A one-thread region on the calling thread (a nested region past
+    /// `max_active_levels`).
+    fn run_alone<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: &F) -> Result<(), RegionError> {
+        let solo = Shared::new(1, self.shared.policy, self.kind, self.shared.runtime);
+        solo.run(f)
+    }
+
+    /// The team is busy with another OS thread's region: run on a temporary
+    /// team with the same settings (no binding), or alone if it cannot start.
+    #[cold]
+    fn run_elsewhere<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: &F) -> Result<(), RegionError> {
+        let spare = Team::builder()
+            .num_threads(self.num_threads())
+            .wait_policy(self.shared.policy)
+            .barrier(self.kind)
+            .schedule(self.shared.runtime)
+            .max_queued_tasks(self.shared.tasks.max_queued)
+            .max_active_levels(self.max_active_levels)
+            .env_config(Config::default())
+            .build();
+        match spare {
+            Ok(team) => {
+                // Nobody else knows this team: its lock is free.
+                let _turn = team.region_lock.lock().unwrap_or_else(|e| e.into_inner());
+                team.shared.outer.set_from_caller(team.max_active_levels);
+                team.shared.run(f)
+            }
+            Err(_) => self.run_alone(f),
+        }
     }
 
     /// A region that returns a value: run `f` on every thread, as

@@ -136,6 +136,8 @@ pub(crate) struct Shared {
     pub(crate) claim: CachePadded<ClaimWord>,
     /// Construct check and reduction arrivals (`worksharing/side.rs`).
     pub(crate) side: crate::worksharing::Side,
+    /// The forking thread's enclosing regions (`nesting.rs`).
+    pub(crate) outer: super::nesting::Outer,
     pub(crate) n: usize,
     pub(crate) policy: WaitPolicy,
     /// Region `gen` uses `barriers[gen % 2]` (see README: late breaks).
@@ -188,6 +190,7 @@ impl Shared {
             join: CachePadded::new(WaitCell::new(0)),
             claim: CachePadded::new(ClaimWord::default()),
             side: crate::worksharing::Side::default(),
+            outer: super::nesting::Outer::default(),
             n,
             policy,
             barriers: [barrier(), barrier()],
@@ -377,7 +380,7 @@ impl Done {
 /// Run the job as member `tid` of region `gen`, then finish.
 pub(crate) fn run_member(shared: &Shared, tid: usize, gen: u32, job: Job) {
     // `phalanx::thread_num()` and friends, until this member leaves.
-    let _here = super::runtime::enter(tid, shared.n);
+    let _here = super::runtime::enter(&shared.outer, tid, shared.n);
     // SAFETY: `shared` outlives `ctx`, a local of this function.
     let ctx = unsafe { Ctx::new(shared, tid, gen, job.base) };
     // SAFETY: `job.data` points to the region's closure, which `Shared::run`
