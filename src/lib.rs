@@ -114,6 +114,9 @@
 //! variables and their errors: [`config`]. Protocols: `src/team/README.md`,
 //! `src/barrier/README.md`, `src/wait/README.md`, `src/tasks/README.md`.
 #![warn(missing_docs)]
+// A small, deliberate public surface (STYLE.md 19); library only, so tests,
+// examples and benches keep their plain `pub` helpers.
+#![warn(unreachable_pub, missing_debug_implementations)]
 // Only std/loom facade types inside the library (see .clippy.toml).
 #![cfg_attr(not(test), warn(clippy::disallowed_types))]
 
@@ -129,6 +132,8 @@ pub mod sync;
 pub use sync::{AtomicF64, Critical, Gate};
 pub use sync::{Latch, TaskQueue};
 
+#[cfg(doctest)]
+mod compile_fail;
 pub mod config;
 mod places;
 pub mod tasks;
