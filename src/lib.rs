@@ -42,6 +42,7 @@
 //! | `#pragma omp master` | `ctx.master(\|\| ...)` (no barrier; returns `Some` on thread 0) |
 //! | `#pragma omp single` | `ctx.single(\|\| ...)` (ends with a barrier) |
 //! | `single copyprivate(x)` | `let x = ctx.single(\|\| compute());` — every thread gets a clone |
+//! | `single copyprivate(p)` where `p` points into shared data | `let p = ctx.single_ref(\|\| &rows[k]);` (for values that borrow, not `'static`; every thread gets a clone) |
 //! | `#pragma omp single nowait` | `ctx.single_nowait(\|\| ...)` → `Option<R>` |
 //! | `#pragma omp critical` | `ctx.critical(\|\| ...)` (one program-wide lock, as in OpenMP) |
 //! | `#pragma omp critical(name)` | `ctx.critical_named("name", \|\| ...)` (no global lock per call) |

@@ -133,3 +133,81 @@ fn different_trip_counts_are_refused() {
     let s = team.parallel_reduce(0..100, Schedule::Dynamic(4), 0u64, |a, i| a + i as u64, |a, b| a + b);
     assert_eq!(s, 4950);
 }
+
+/// A value that counts its clones and refuses to be cloned once dropped.
+struct Watched<'a> {
+    rows: &'a [Vec<u32>],
+    clones: &'a AtomicUsize,
+    alive: &'a std::sync::atomic::AtomicBool,
+}
+
+impl Clone for Watched<'_> {
+    fn clone(&self) -> Self {
+        assert!(self.alive.load(Ordering::SeqCst), "cloned after the winner dropped it");
+        if std::thread::current().name() == Some("phalanx-2") && self.rows.len() == 99 {
+            panic!("boom: clone fails on thread 2");
+        }
+        self.clones.fetch_add(1, Ordering::Relaxed);
+        Watched { rows: self.rows, clones: self.clones, alive: self.alive }
+    }
+}
+
+/// `single_ref` hands a borrowing value to every thread: `n - 1` clones, each
+/// made before the winner lets the value go.
+#[test]
+fn single_ref_broadcasts_borrowed_values() {
+    let _w = watchdog(60, "single_ref_broadcasts_borrowed_values");
+    let rows: Vec<Vec<u32>> = (0..10).map(|i| (0..i).collect()).collect();
+    let team = Team::builder().num_threads(3).build().unwrap();
+    let clones = AtomicUsize::new(0);
+    let alive = std::sync::atomic::AtomicBool::new(true);
+    team.parallel(|ctx| {
+        for round in 0..200usize {
+            let longest: &Vec<u32> = ctx.single_ref(|| &rows[round % rows.len()]);
+            assert!(std::ptr::eq(longest, &rows[round % rows.len()]), "the very same row on every thread");
+            let w = ctx.single_ref(|| Watched { rows: &rows[..], clones: &clones, alive: &alive });
+            assert_eq!(w.rows.len(), 10);
+            ctx.for_each_nowait(0..3, phalanx::Schedule::Static, |_| {});
+        }
+    });
+    assert_eq!(clones.load(Ordering::Relaxed), 200 * 2, "n - 1 clones per construct");
+}
+
+/// The winner does not return (and drop the value) while a reader clones;
+/// a reader that panics while cloning fails the region, with no hang.
+#[test]
+fn single_ref_winner_outlives_readers() {
+    let _w = watchdog(60, "single_ref_winner_outlives_readers");
+    common::quiet_boom_panics();
+    let rows: Vec<Vec<u32>> = vec![Vec::new(); 10];
+    let team = Team::builder().num_threads(3).build().unwrap();
+    let clones = AtomicUsize::new(0);
+    for _ in 0..50 {
+        let alive = std::sync::atomic::AtomicBool::new(true);
+        let winner = AtomicUsize::new(usize::MAX);
+        team.parallel(|ctx| {
+            let w = ctx.single_ref(|| {
+                winner.store(ctx.thread_num(), Ordering::SeqCst);
+                Watched { rows: &rows[..], clones: &clones, alive: &alive }
+            });
+            if winner.load(Ordering::SeqCst) == ctx.thread_num() {
+                // The winner's value is dead once `single_ref` returns: every
+                // reader must have cloned it by then.
+                alive.store(false, Ordering::SeqCst);
+            }
+            assert_eq!(w.rows.len(), 10);
+            ctx.barrier();
+            alive.store(true, Ordering::SeqCst);
+            ctx.barrier();
+        });
+    }
+    let many: Vec<Vec<u32>> = vec![Vec::new(); 99];
+    let alive = std::sync::atomic::AtomicBool::new(true);
+    let r = team.try_parallel(|ctx| {
+        let _ = ctx.single_ref(|| Watched { rows: &many[..], clones: &clones, alive: &alive });
+    });
+    match r {
+        Err(RegionError::Panicked { message, .. }) => assert!(message.contains("boom"), "{message}"),
+        other => panic!("expected thread 2's clone panic, got {other:?}"),
+    }
+}

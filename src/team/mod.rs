@@ -15,6 +15,7 @@ mod master_worker;
 mod nesting;
 mod region;
 mod runtime;
+mod single_ref;
 
 pub use ctx::Ctx;
 pub(crate) use error::Exclusive;
