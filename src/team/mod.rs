@@ -401,13 +401,22 @@ impl Team {
 
     /// `#pragma omp parallel for`: run `f(i)` for every `i` in `range`, once,
     /// split by `schedule`.
+    ///
+    /// Closure bounds: every thread calls the one `f`, so it is `Fn + Sync`;
+    /// inside a region each thread passes its own closure to
+    /// [`Ctx::for_each`], so that one may be `FnMut`. Any closure accepted
+    /// here is accepted there (as for `parallel_reduce` and [`Ctx::reduce`]);
+    /// for per-thread mutable state, write the region out:
+    /// `team.parallel(|ctx| { let mut buf = Vec::new(); ctx.for_each(r, s, |i| buf.push(i)) })`.
     pub fn parallel_for<F: Fn(usize) + Sync>(&self, range: Range<usize>, schedule: Schedule, f: F) {
         self.parallel(|ctx| ctx.for_each_nowait(range.clone(), schedule, &f));
     }
 
     /// `#pragma omp parallel for reduction(...)`: fold every index into a
     /// per-thread accumulator started from `identity`, then combine the
-    /// accumulators in thread order.
+    /// accumulators in thread order. `fold` and `combine` are `Fn + Sync`
+    /// because all threads share them (see [`parallel_for`](Self::parallel_for));
+    /// [`parallel_reduce_by`](Self::parallel_reduce_by) takes a named operator.
     pub fn parallel_reduce<T, Fo, C>(
         &self,
         range: Range<usize>,
