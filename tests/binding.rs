@@ -166,3 +166,45 @@ fn thread_limit_caps_teams() {
     let team = Team::builder().num_threads(4).env_config(env).build().unwrap();
     assert_eq!(team.num_threads(), 2);
 }
+
+/// `OMP_DISPLAY_ENV` prints the settings in effect when a team is built (in a
+/// child process, which reads its own environment).
+#[test]
+fn display_env_prints_the_settings() {
+    if std::env::var_os("PHALANX_DISPLAY_CHILD").is_some() {
+        drop(Team::from_env().unwrap());
+        return;
+    }
+    let _w = watchdog(120, "display_env_prints_the_settings");
+    let run = |display: &str| {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["display_env_prints_the_settings", "--exact", "--nocapture", "--test-threads=1"])
+            .env("PHALANX_DISPLAY_CHILD", "1")
+            .env("OMP_DISPLAY_ENV", display)
+            .env("OMP_NUM_THREADS", "3")
+            .env("OMP_SCHEDULE", "dynamic,4")
+            .env("OMP_PROC_BIND", "spread")
+            .env("OMP_PLACES", "cores")
+            .env("OMP_STACKSIZE", "1M")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let shown = run("true");
+    for line in [
+        "OPENMP DISPLAY ENVIRONMENT BEGIN",
+        "  OMP_NUM_THREADS = '3'",
+        "  OMP_SCHEDULE = 'DYNAMIC,4'",
+        "  OMP_PROC_BIND = 'SPREAD'",
+        "  OMP_PLACES = 'cores'",
+        "  OMP_STACKSIZE = '1048576'",
+        "  OMP_MAX_ACTIVE_LEVELS = '1'",
+        "OPENMP DISPLAY ENVIRONMENT END",
+    ] {
+        assert!(shown.lines().any(|l| l == line), "{line:?} missing from:\n{shown}");
+    }
+    assert!(!shown.contains("PHALANX_BARRIER"), "{shown}");
+    assert!(run("verbose").contains("  PHALANX_BARRIER = 'central'"));
+    assert!(!run("false").contains("OPENMP DISPLAY"));
+}
