@@ -26,7 +26,8 @@
 //! a table instead of mutating the process environment.
 
 use crate::barrier::BarrierKind;
-pub use crate::places::{parse_places, parse_proc_bind, Places, ProcBind};
+pub use crate::places::{Places, ProcBind};
+use crate::places::{parse_places, parse_proc_bind};
 use crate::wait::{self, WaitPolicy};
 use crate::worksharing::Schedule;
 use std::fmt;
@@ -211,7 +212,7 @@ impl Config {
 
 /// `OMP_NUM_THREADS`: a positive integer; of a comma-separated list (the
 /// OpenMP nesting form) the first entry counts.
-pub fn parse_num_threads(v: &str) -> Result<usize, ConfigError> {
+pub(crate) fn parse_num_threads(v: &str) -> Result<usize, ConfigError> {
     let first = v.split(',').next().unwrap_or("").trim();
     match first.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -248,7 +249,7 @@ pub(crate) fn parse_schedule(var: &str, v: &str) -> Result<Schedule, ConfigError
 }
 
 /// `OMP_WAIT_POLICY`: `active` or `passive`, any case.
-pub fn parse_omp_wait_policy(v: &str) -> Result<WaitPolicySetting, ConfigError> {
+pub(crate) fn parse_omp_wait_policy(v: &str) -> Result<WaitPolicySetting, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "active" => Ok(WaitPolicySetting::Active),
         "passive" => Ok(WaitPolicySetting::Exactly(WaitPolicy::Block)),
@@ -258,7 +259,7 @@ pub fn parse_omp_wait_policy(v: &str) -> Result<WaitPolicySetting, ConfigError> 
 
 /// `PHALANX_WAIT_POLICY`: a [`WaitPolicy::name`]. `spin` is the hybrid spin
 /// budget (`PHALANX_SPIN_US`), if given.
-pub fn parse_phalanx_wait_policy(v: &str, spin: Option<Duration>) -> Result<WaitPolicy, ConfigError> {
+pub(crate) fn parse_phalanx_wait_policy(v: &str, spin: Option<Duration>) -> Result<WaitPolicy, ConfigError> {
     let p = match v.trim().to_ascii_lowercase().as_str() {
         "spin" => WaitPolicy::Spin,
         "spin-yield" => WaitPolicy::SpinYield,
@@ -278,7 +279,7 @@ pub fn parse_phalanx_wait_policy(v: &str, spin: Option<Duration>) -> Result<Wait
 }
 
 /// `PHALANX_SPIN_US`: a whole number of microseconds (0 allowed: block at once).
-pub fn parse_spin_us(v: &str) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_spin_us(v: &str) -> Result<Duration, ConfigError> {
     v.trim()
         .parse::<u64>()
         .map(Duration::from_micros)
@@ -286,7 +287,7 @@ pub fn parse_spin_us(v: &str) -> Result<Duration, ConfigError> {
 }
 
 /// `PHALANX_BARRIER`: `central`, `tree` or `condvar`, any case.
-pub fn parse_barrier(v: &str) -> Result<BarrierKind, ConfigError> {
+pub(crate) fn parse_barrier(v: &str) -> Result<BarrierKind, ConfigError> {
     let lower = v.trim().to_ascii_lowercase();
     BarrierKind::ALL
         .into_iter()
@@ -296,7 +297,7 @@ pub fn parse_barrier(v: &str) -> Result<BarrierKind, ConfigError> {
 
 /// `OMP_STACKSIZE`: a size in bytes with an optional `B`, `K`, `M` or `G`
 /// suffix (any case); no suffix means kilobytes, as OpenMP says.
-pub fn parse_stack_size(v: &str) -> Result<usize, ConfigError> {
+pub(crate) fn parse_stack_size(v: &str) -> Result<usize, ConfigError> {
     let bad = || ConfigError::env("OMP_STACKSIZE", v, "expected a positive size such as 512K, 4M or 1G");
     let t = v.trim();
     let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {

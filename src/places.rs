@@ -85,7 +85,7 @@ impl fmt::Display for Places {
 
 /// `OMP_PROC_BIND`: `true`, `false`, `master` (`primary`), `close`, `spread`,
 /// any case; of a comma list (the nesting form) the first entry counts.
-pub fn parse_proc_bind(v: &str) -> Result<ProcBind, ConfigError> {
+pub(crate) fn parse_proc_bind(v: &str) -> Result<ProcBind, ConfigError> {
     let first = v.split(',').next().unwrap_or("").trim().to_ascii_lowercase();
     Ok(match first.as_str() {
         "false" => ProcBind::False,
@@ -108,7 +108,7 @@ const PLACES_EXPECTED: &str =
 /// to repeat it `count` times, each copy shifted by `stride` more CPUs
 /// (default: the place's size).
 /// Exclusions (`!`) and `ll_caches` / `numa_domains` are refused by name.
-pub fn parse_places(v: &str) -> Result<Places, ConfigError> {
+pub(crate) fn parse_places(v: &str) -> Result<Places, ConfigError> {
     let bad = |why: &str| ConfigError::env("OMP_PLACES", v, why);
     let s: String = v.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
     for (name, make) in [
