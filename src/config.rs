@@ -26,8 +26,8 @@
 //! a table instead of mutating the process environment.
 
 use crate::barrier::BarrierKind;
-pub use crate::places::{Places, ProcBind};
 use crate::places::{parse_places, parse_proc_bind};
+pub use crate::places::{Places, ProcBind};
 use crate::wait::{self, WaitPolicy};
 use crate::worksharing::Schedule;
 use std::fmt;

@@ -125,6 +125,11 @@ fn different_trip_counts_are_refused() {
         assert!(msg.contains("worksharing construct mismatch"), "{schedule}: {msg}");
     }
     let r = team.try_parallel(|ctx| {
+        let lo = if ctx.thread_num() == 0 { 0 } else { 1 };
+        let _ = ctx.reduce(lo..lo + 10, Schedule::Dynamic(2), 0u64, |a, i| a + i as u64, |a, b| a + b);
+    });
+    assert!(matches!(&r, Err(RegionError::Panicked { message, .. }) if message.contains("mismatch")), "{r:?}");
+    let r = team.try_parallel(|ctx| {
         let s = if ctx.thread_num() == 0 { Schedule::Dynamic(1) } else { Schedule::Dynamic(2) };
         ctx.for_each(0..10, s, |_| {});
     });

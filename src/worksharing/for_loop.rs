@@ -13,14 +13,29 @@ impl Ctx<'_> {
     /// (construct `c`). Chunks are relative to the range's start.
     #[inline]
     #[track_caller]
-    pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, mut body: impl FnMut(Range<usize>)) {
+    pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, body: impl FnMut(Range<usize>)) {
+        self.run_chunks_of(c, 0, len, schedule, body)
+    }
+
+    /// As `run_chunks`, for a loop whose range starts at `start` (only the
+    /// construct check uses it: threads must agree on it too).
+    #[inline]
+    #[track_caller]
+    pub(crate) fn run_chunks_of(
+        &self,
+        c: u32,
+        start: usize,
+        len: usize,
+        schedule: Schedule,
+        mut body: impl FnMut(Range<usize>),
+    ) {
         let schedule = match schedule.validate() {
             Ok(s) => s.resolve(self.shared().runtime),
             Err(e) => panic!("{e}"),
         };
         let (t, n) = (self.thread_num(), self.num_threads());
-        if n > 1 && self.shared().side.check(self.gen, c, len, schedule) == Check::Differs {
-            mismatch(c, t, len, schedule);
+        if n > 1 && self.shared().side.check(self.gen, c, start, len, schedule) == Check::Differs {
+            mismatch(c, t, start, len, schedule);
         }
         match schedule {
             Schedule::Static | Schedule::Runtime | Schedule::Auto => {
@@ -67,7 +82,7 @@ impl Ctx<'_> {
         let c = self.next_construct();
         let start = range.start;
         let len = range.end.saturating_sub(range.start);
-        self.run_chunks(c, len, schedule, |r| {
+        self.run_chunks_of(c, start, len, schedule, |r| {
             for i in r {
                 f(start + i);
             }
@@ -107,11 +122,12 @@ impl Ctx<'_> {
 /// silently agree on a wrong total).
 #[cold]
 #[track_caller]
-fn mismatch(c: u32, t: usize, len: usize, schedule: Schedule) -> ! {
+fn mismatch(c: u32, t: usize, start: usize, len: usize, schedule: Schedule) -> ! {
     panic!(
-        "phalanx: worksharing construct mismatch: thread {t} reached loop construct #{c} with {len} iterations \
-         and schedule {schedule}, another thread of the region with a different range length or schedule; \
-         every thread must reach each worksharing loop with the same range and schedule"
+        "phalanx: worksharing construct mismatch: thread {t} reached loop construct #{c} with range {start}..{} \
+         and schedule {schedule}, another thread of the region with a different range or schedule; \
+         every thread must reach each worksharing loop with the same range and schedule",
+        start.saturating_add(len)
     )
 }
 

@@ -18,7 +18,7 @@ impl Ctx<'_> {
         let start = range.start;
         let len = range.end.saturating_sub(range.start);
         let mut acc = Some(identity);
-        self.run_chunks(c, len, schedule, |r| {
+        self.run_chunks_of(c, start, len, schedule, |r| {
             let a = acc.take().expect("accumulator is put back after every chunk");
             acc = Some(r.fold(a, |a, i| fold(a, start + i)));
         });

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | 33..=63 | region generation (31 bits) |
 //! | 17..=32 | construct number, low 16 bits |
-//! | 0..=16 ([`FINGERPRINT_BITS`]) | fingerprint of (length, resolved schedule) |
+//! | 0..=16 ([`FINGERPRINT_BITS`]) | fingerprint of (start, length, resolved schedule) |
 //!
 //! A thread entering loop `c` loads the slot. The same (generation,
 //! construct) with another fingerprint is a mismatch; anything else is
@@ -63,8 +63,8 @@ impl Default for Side {
     }
 }
 
-/// A 17-bit fingerprint of a loop's length and resolved schedule.
-fn fingerprint(len: usize, schedule: Schedule) -> u64 {
+/// A 17-bit fingerprint of a loop's start, length and resolved schedule.
+fn fingerprint(start: usize, len: usize, schedule: Schedule) -> u64 {
     let (kind, chunk) = match schedule {
         Schedule::Static | Schedule::Runtime | Schedule::Auto => (0u64, 0usize),
         Schedule::StaticChunk(k) => (1, k),
@@ -73,7 +73,7 @@ fn fingerprint(len: usize, schedule: Schedule) -> u64 {
     };
     // FNV-1a over the three words: cheap, and every input bit matters.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for w in [len as u64, kind, chunk as u64] {
+    for w in [start as u64, len as u64, kind, chunk as u64] {
         for b in w.to_le_bytes() {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);
@@ -83,11 +83,11 @@ fn fingerprint(len: usize, schedule: Schedule) -> u64 {
 }
 
 impl Side {
-    /// Record, or compare with, loop `c` of region `gen` over `len`
-    /// iterations under the (resolved) `schedule`.
-    pub(crate) fn check(&self, gen: u32, c: u32, len: usize, schedule: Schedule) -> Check {
+    /// Record, or compare with, loop `c` of region `gen` over
+    /// `start..start + len` under the (resolved) `schedule`.
+    pub(crate) fn check(&self, gen: u32, c: u32, start: usize, len: usize, schedule: Schedule) -> Check {
         let key = (u64::from(gen & 0x7fff_ffff) << 16) | u64::from(c & 0xffff);
-        let mine = (key << FINGERPRINT_BITS) | fingerprint(len, schedule);
+        let mine = (key << FINGERPRINT_BITS) | fingerprint(start, len, schedule);
         let slot = &self.check[c as usize % CHECK_SLOTS];
         // Relaxed: the word is compared with itself only; it orders nothing.
         let seen = slot.load(Ordering::Relaxed);
@@ -130,12 +130,13 @@ mod test {
     #[test]
     fn same_construct_other_loop_differs() {
         let s = Side::default();
-        assert_eq!(s.check(1, 0, 10, Schedule::Dynamic(2)), Check::Agrees);
-        assert_eq!(s.check(1, 0, 10, Schedule::Dynamic(2)), Check::Agrees);
-        assert_eq!(s.check(1, 0, 11, Schedule::Dynamic(2)), Check::Differs);
-        assert_eq!(s.check(1, 0, 10, Schedule::Dynamic(3)), Check::Differs);
-        assert_eq!(s.check(2, 0, 11, Schedule::Dynamic(2)), Check::Agrees, "a new region");
-        assert_eq!(s.check(2, 1, 5, Schedule::Static), Check::Agrees);
+        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(2)), Check::Agrees);
+        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(2)), Check::Agrees);
+        assert_eq!(s.check(1, 0, 0, 11, Schedule::Dynamic(2)), Check::Differs);
+        assert_eq!(s.check(1, 0, 1, 10, Schedule::Dynamic(2)), Check::Differs);
+        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(3)), Check::Differs);
+        assert_eq!(s.check(2, 0, 0, 11, Schedule::Dynamic(2)), Check::Agrees, "a new region");
+        assert_eq!(s.check(2, 1, 0, 5, Schedule::Static), Check::Agrees);
     }
 
     #[test]
