@@ -15,11 +15,20 @@
 //! | `PHALANX_SPIN_US` | whole microseconds | spin budget of `hybrid` (default [`DEFAULT_HYBRID_SPIN`](crate::wait::DEFAULT_HYBRID_SPIN)) |
 //! | `PHALANX_BARRIER` | `central`, `tree`, `condvar` | barrier algorithm of a team |
 //! | `OMP_CANCELLATION` | `true`, `false` (any case) | whether `ctx.cancel_*` requests take effect (default `false`, as OpenMP) |
+//! | `OMP_PROC_BIND` | `false`, `true`, `master`/`primary`, `close`, `spread` (first of a list) | thread binding ([`ProcBind`]); `true` when only `OMP_PLACES` is set, as libgomp |
+//! | `OMP_PLACES` | `threads`, `cores`, `sockets` (optionally `(n)`), or `{0,1},{2,3}`, `{0:4}`, `{0:2}:4:2` | the places threads bind to ([`Places`]), inside the process's affinity mask |
+//! | `OMP_STACKSIZE` | size with optional `B`, `K`, `M`, `G` suffix (no suffix: K) | stack of every worker thread |
+//! | `OMP_DYNAMIC` | `true`, `false` | accepted; teams always get the threads asked for (as `false`) |
+//! | `OMP_THREAD_LIMIT` | positive integer | upper bound on a team's size, explicit sizes included |
+//! | `OMP_MAX_ACTIVE_LEVELS` | non-negative integer | how many nested regions may have more than one thread (default 1) |
+//! | `OMP_DISPLAY_ENV` | `true`, `false`, `verbose` | print the settings in effect to stderr when a team is built |
 //!
 //! Parsing takes a lookup closure ([`Config::from_lookup`]), so tests feed it
 //! a table instead of mutating the process environment.
 
 use crate::barrier::BarrierKind;
+use crate::places::{parse_places, parse_proc_bind};
+pub use crate::places::{Places, ProcBind};
 use crate::wait::{self, WaitPolicy};
 use crate::worksharing::Schedule;
 use std::fmt;
@@ -96,6 +105,32 @@ pub struct Config {
     pub barrier: Option<BarrierKind>,
     /// `OMP_CANCELLATION`.
     pub cancellation: Option<bool>,
+    /// `OMP_PROC_BIND` (`True` when only `OMP_PLACES` is set).
+    pub proc_bind: Option<ProcBind>,
+    /// `OMP_PLACES`.
+    pub places: Option<Places>,
+    /// `OMP_STACKSIZE`, in bytes.
+    pub stack_size: Option<usize>,
+    /// `OMP_DYNAMIC`.
+    pub dynamic: Option<bool>,
+    /// `OMP_THREAD_LIMIT`.
+    pub thread_limit: Option<usize>,
+    /// `OMP_MAX_ACTIVE_LEVELS`.
+    pub max_active_levels: Option<usize>,
+    /// `OMP_DISPLAY_ENV`.
+    pub display_env: Option<DisplayEnv>,
+}
+
+/// `OMP_DISPLAY_ENV`: whether building a team prints the settings in effect.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DisplayEnv {
+    /// Print nothing (the default).
+    #[default]
+    False,
+    /// Print the OpenMP settings.
+    True,
+    /// Print the OpenMP and the `PHALANX_*` settings.
+    Verbose,
 }
 
 impl Config {
@@ -130,6 +165,37 @@ impl Config {
         if let Some(v) = get("OMP_CANCELLATION") {
             c.cancellation = Some(parse_cancellation(&v)?);
         }
+        if let Some(v) = get("OMP_PLACES") {
+            c.places = Some(parse_places(&v)?);
+            c.proc_bind = Some(ProcBind::True);
+        }
+        if let Some(v) = get("OMP_PROC_BIND") {
+            c.proc_bind = Some(parse_proc_bind(&v)?);
+        }
+        if let Some(v) = get("OMP_STACKSIZE") {
+            c.stack_size = Some(parse_stack_size(&v)?);
+        }
+        if let Some(v) = get("OMP_DYNAMIC") {
+            c.dynamic = Some(parse_bool("OMP_DYNAMIC", &v)?);
+        }
+        if let Some(v) = get("OMP_THREAD_LIMIT") {
+            c.thread_limit = Some(parse_positive("OMP_THREAD_LIMIT", &v)?);
+        }
+        if let Some(v) = get("OMP_MAX_ACTIVE_LEVELS") {
+            c.max_active_levels = Some(
+                v.trim()
+                    .parse::<usize>()
+                    .map_err(|_| ConfigError::env("OMP_MAX_ACTIVE_LEVELS", &v, "expected a non-negative integer"))?,
+            );
+        }
+        if let Some(v) = get("OMP_DISPLAY_ENV") {
+            c.display_env = Some(match v.trim().to_ascii_lowercase().as_str() {
+                "true" => DisplayEnv::True,
+                "false" => DisplayEnv::False,
+                "verbose" => DisplayEnv::Verbose,
+                _ => return Err(ConfigError::env("OMP_DISPLAY_ENV", &v, "expected true, false or verbose")),
+            });
+        }
         Ok(c)
     }
 
@@ -152,7 +218,7 @@ impl Config {
 
 /// `OMP_NUM_THREADS`: a positive integer; of a comma-separated list (the
 /// OpenMP nesting form) the first entry counts.
-pub fn parse_num_threads(v: &str) -> Result<usize, ConfigError> {
+pub(crate) fn parse_num_threads(v: &str) -> Result<usize, ConfigError> {
     let first = v.split(',').next().unwrap_or("").trim();
     match first.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
@@ -198,7 +264,7 @@ pub fn parse_cancellation(v: &str) -> Result<bool, ConfigError> {
 }
 
 /// `OMP_WAIT_POLICY`: `active` or `passive`, any case.
-pub fn parse_omp_wait_policy(v: &str) -> Result<WaitPolicySetting, ConfigError> {
+pub(crate) fn parse_omp_wait_policy(v: &str) -> Result<WaitPolicySetting, ConfigError> {
     match v.trim().to_ascii_lowercase().as_str() {
         "active" => Ok(WaitPolicySetting::Active),
         "passive" => Ok(WaitPolicySetting::Exactly(WaitPolicy::Block)),
@@ -208,7 +274,7 @@ pub fn parse_omp_wait_policy(v: &str) -> Result<WaitPolicySetting, ConfigError> 
 
 /// `PHALANX_WAIT_POLICY`: a [`WaitPolicy::name`]. `spin` is the hybrid spin
 /// budget (`PHALANX_SPIN_US`), if given.
-pub fn parse_phalanx_wait_policy(v: &str, spin: Option<Duration>) -> Result<WaitPolicy, ConfigError> {
+pub(crate) fn parse_phalanx_wait_policy(v: &str, spin: Option<Duration>) -> Result<WaitPolicy, ConfigError> {
     let p = match v.trim().to_ascii_lowercase().as_str() {
         "spin" => WaitPolicy::Spin,
         "spin-yield" => WaitPolicy::SpinYield,
@@ -229,7 +295,7 @@ pub fn parse_phalanx_wait_policy(v: &str, spin: Option<Duration>) -> Result<Wait
 }
 
 /// `PHALANX_SPIN_US`: a whole number of microseconds (0 allowed: block at once).
-pub fn parse_spin_us(v: &str) -> Result<Duration, ConfigError> {
+pub(crate) fn parse_spin_us(v: &str) -> Result<Duration, ConfigError> {
     v.trim()
         .parse::<u64>()
         .map(Duration::from_micros)
@@ -237,10 +303,49 @@ pub fn parse_spin_us(v: &str) -> Result<Duration, ConfigError> {
 }
 
 /// `PHALANX_BARRIER`: `central`, `tree` or `condvar`, any case.
-pub fn parse_barrier(v: &str) -> Result<BarrierKind, ConfigError> {
+pub(crate) fn parse_barrier(v: &str) -> Result<BarrierKind, ConfigError> {
     let lower = v.trim().to_ascii_lowercase();
     BarrierKind::ALL
         .into_iter()
         .find(|k| k.name() == lower)
         .ok_or_else(|| ConfigError::env("PHALANX_BARRIER", v, "expected central, tree or condvar"))
+}
+
+/// `OMP_STACKSIZE`: a size in bytes with an optional `B`, `K`, `M` or `G`
+/// suffix (any case); no suffix means kilobytes, as OpenMP says.
+pub(crate) fn parse_stack_size(v: &str) -> Result<usize, ConfigError> {
+    let bad = || ConfigError::env("OMP_STACKSIZE", v, "expected a positive size such as 512K, 4M or 1G");
+    let t = v.trim();
+    let (digits, unit) = match t.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&t[..i], t[i..].trim()),
+        None => (t, ""),
+    };
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "b" => 0,
+        "" | "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        _ => return Err(bad()),
+    };
+    match digits.parse::<usize>() {
+        Ok(n) if n > 0 => n.checked_mul(1 << shift).ok_or_else(bad),
+        _ => Err(bad()),
+    }
+}
+
+/// A `true` / `false` variable, any case.
+fn parse_bool(var: &str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::env(var, v, "expected true or false")),
+    }
+}
+
+/// A positive integer variable.
+fn parse_positive(var: &str, v: &str) -> Result<usize, ConfigError> {
+    match v.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError::env(var, v, "expected a positive integer")),
+    }
 }

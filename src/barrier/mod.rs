@@ -631,3 +631,9 @@ impl<W: WaitStrategy> Drop for PartyGuard<'_, W> {
 
 #[cfg(test)]
 mod test;
+
+impl<W: WaitStrategy> fmt::Debug for PartyGuard<'_, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartyGuard").field("id", &self.id).finish_non_exhaustive()
+    }
+}

@@ -108,7 +108,7 @@ unsafe fn free_frame(h: NonNull<Header>, pool: &TaskPool, tid: usize) {
 /// Bytes of a task frame: the header (56 bytes on 64-bit targets) and a
 /// closure of up to 72 bytes (nine captured pointers) fit; larger closures
 /// are boxed.
-pub const FRAME_BYTES: usize = 128;
+pub(crate) const FRAME_BYTES: usize = 128;
 
 /// Storage for one task, recycled (README, "Frames").
 #[repr(C, align(64))]

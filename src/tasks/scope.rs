@@ -84,3 +84,9 @@ impl<'a> Ctx<'a> {
         self.taskgroup(|_| f(&scope))
     }
 }
+
+impl std::fmt::Debug for TaskScope<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskScope").finish_non_exhaustive()
+    }
+}

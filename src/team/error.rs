@@ -201,10 +201,16 @@ impl std::error::Error for RegionError {}
 pub enum BuildError {
     /// A setting or environment variable is invalid.
     Config(ConfigError),
-    /// The OS refused to start worker thread `thread`.
+    /// The OS refused to start worker thread `thread` (or, checked before
+    /// starting any, would refuse: `started` is 0). The workers already
+    /// started were stopped and joined.
     Spawn {
         /// The worker's thread number.
         thread: usize,
+        /// Threads asked for, the caller included.
+        asked: usize,
+        /// Workers that had started (and were joined again).
+        started: usize,
         /// What the OS said.
         error: std::io::Error,
     },
@@ -227,7 +233,11 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::Config(e) => e.fmt(f),
-            BuildError::Spawn { thread, error } => write!(f, "cannot start team thread {thread}: {error}"),
+            BuildError::Spawn { thread, asked, started, error } => write!(
+                f,
+                "cannot start team thread {thread} of a team of {asked} ({started} workers had started and were \
+                 joined): {error}"
+            ),
             BuildError::ThreadStart { thread, message } => {
                 write!(f, "on_thread_start hook panicked on team thread {thread}: {message}")
             }

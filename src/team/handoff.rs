@@ -73,6 +73,43 @@ impl Handoff {
             None => divergent(what),
         }
     }
+
+    /// Run `f` on the value stored under `tag` while holding the cell's lock
+    /// and count one read (also when `f` panics); the value stays in place
+    /// (a [`crate::Ctx::single_ref`] descriptor: its writer revokes it).
+    ///
+    /// # Panics
+    /// As [`get`](Self::get).
+    pub(crate) fn read_with<T: 'static, U>(&self, tag: u64, what: &str, f: impl FnOnce(&T) -> U) -> U {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(e) = g.as_mut().filter(|e| e.tag == tag && e.left > 0) else {
+            drop(g);
+            divergent(what)
+        };
+        e.left -= 1;
+        let Some(Some(v)) = e.value.downcast_ref::<Option<T>>() else {
+            drop(g);
+            divergent(what)
+        };
+        // Still under the lock: the writer's `revoke` waits for us.
+        f(v)
+    }
+
+    /// Whether every announced read of `tag` happened (or another
+    /// construct's value replaced it).
+    pub(crate) fn read_out(&self, tag: u64) -> bool {
+        let g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        !matches!(g.as_ref(), Some(e) if e.tag == tag && e.left > 0)
+    }
+
+    /// Withdraw the value of `tag` (no read after this returns; a read in
+    /// progress holds the lock, so this waits for it).
+    pub(crate) fn revoke(&self, tag: u64) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = g.as_mut().filter(|e| e.tag == tag) {
+            e.left = 0;
+        }
+    }
 }
 
 #[cold]

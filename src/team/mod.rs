@@ -3,17 +3,20 @@
 //! The fork/join, panic and divergence protocols are in `README.md` in this
 //! folder. Files: `region.rs` (shared words, fork/join, finishing),
 //! `ctx.rs` ([`Ctx`]), `error.rs` ([`RegionError`], [`BuildError`]),
-//! `master_worker.rs` ([`Team::master_worker`]), `pin.rs` (CPU pinning),
+//! `master_worker.rs` ([`Team::master_worker`]), `display.rs` (`OMP_DISPLAY_ENV`), `limits.rs` (threads left to start),
 //! `runtime.rs` ([`thread_num`] and the other routines that need no `Ctx`).
 
 mod cancel;
 mod ctx;
+mod display;
 mod error;
 mod handoff;
+mod limits;
 mod master_worker;
-mod pin;
+mod nesting;
 mod region;
 mod runtime;
+mod single_ref;
 mod threadprivate;
 
 pub use cancel::RegionOutcome;
@@ -21,11 +24,12 @@ pub use ctx::Ctx;
 pub(crate) use error::Exclusive;
 pub use error::{BuildError, PanicPayload, RegionError};
 pub use master_worker::{Feeder, MasterWorkerError};
+pub use nesting::{ancestor_thread_num, team_size};
 pub use runtime::{active_level, in_parallel, level, max_threads, num_procs, num_threads, thread_num, wtick};
 pub use threadprivate::ThreadPrivate;
 
 use crate::barrier::BarrierKind;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, DisplayEnv, Places, ProcBind};
 use crate::primitive::{Arc, Mutex};
 use crate::wait::{WaitPolicy, WaitStats};
 use crate::worksharing::Schedule;
@@ -55,6 +59,9 @@ pub struct Team {
     /// One region at a time: a second OS thread calling `parallel` waits.
     region_lock: Mutex<()>,
     kind: BarrierKind,
+    /// Nested regions with more than one thread allowed around a region of
+    /// this team (`OMP_MAX_ACTIVE_LEVELS`).
+    max_active_levels: usize,
 }
 
 impl fmt::Debug for Team {
@@ -78,10 +85,13 @@ pub struct TeamBuilder {
     schedule: Option<Schedule>,
     stack_size: Option<usize>,
     pin: bool,
+    proc_bind: Option<crate::config::ProcBind>,
+    places: Option<crate::config::Places>,
     env: Option<Config>,
     max_queued_tasks: Option<usize>,
     on_thread_start: Option<threadprivate::StartHook>,
     cancellation: Option<bool>,
+    max_active_levels: Option<usize>,
 }
 
 impl TeamBuilder {
@@ -111,16 +121,34 @@ impl TeamBuilder {
         self
     }
 
-    /// Stack size of the worker threads, in bytes.
+    /// Stack size of the worker threads, in bytes (default:
+    /// `OMP_STACKSIZE`, else std's default).
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
     }
 
-    /// Pin worker `i` to CPU `i % cpus` (Linux `sched_setaffinity`; no-op
-    /// elsewhere). The calling thread (thread 0) is left alone.
+    /// Bind every thread, the building thread (thread 0) included, to one
+    /// CPU of the process's affinity mask, consecutively: the same as
+    /// `proc_bind(ProcBind::Close)` with `places(Places::Threads(None))`
+    /// unless those are set. Linux only; elsewhere it does nothing.
     pub fn pin_threads(mut self, pin: bool) -> Self {
         self.pin = pin;
+        self
+    }
+
+    /// How threads bind to places (default: `OMP_PROC_BIND`; `ProcBind::True`
+    /// when only `OMP_PLACES` is set; else not bound). See
+    /// [`ProcBind`].
+    pub fn proc_bind(mut self, bind: crate::config::ProcBind) -> Self {
+        self.proc_bind = Some(bind);
+        self
+    }
+
+    /// The places threads bind to (default: `OMP_PLACES`, else one per CPU),
+    /// always inside the affinity mask of the thread that builds the team.
+    pub fn places(mut self, places: crate::config::Places) -> Self {
+        self.places = Some(places);
         self
     }
 
@@ -165,6 +193,19 @@ impl TeamBuilder {
         self
     }
 
+    /// How many nested regions, counting from a top-level region of this
+    /// team, may have more than one thread (`OMP_MAX_ACTIVE_LEVELS`;
+    /// default: the variable, else 1, as OpenMP). Regions nested inside
+    /// inherit it: a `parallel` from inside a region runs with the whole
+    /// (inner) team only while the caller's [`active_level`] is below the
+    /// outermost team's setting, and on the calling thread alone otherwise.
+    /// Give each outer thread its own inner team for nested parallelism (a
+    /// busy team runs the call on a temporary team: [`Team::parallel`]).
+    pub fn max_active_levels(mut self, levels: usize) -> Self {
+        self.max_active_levels = Some(levels);
+        self
+    }
+
     /// Take environment settings from `config` instead of the process
     /// environment (tests, or a config read once and reused).
     pub fn env_config(mut self, config: Config) -> Self {
@@ -184,10 +225,34 @@ impl TeamBuilder {
             Some(c) => c,
             None => Config::from_env()?,
         };
-        let n = self.num_threads.unwrap_or_else(|| env.threads_or_default());
+        let asked = self.num_threads.unwrap_or_else(|| env.threads_or_default());
+        // OMP_THREAD_LIMIT bounds every team, explicit sizes included.
+        let n = asked.min(env.thread_limit.unwrap_or(usize::MAX));
         let policy = self.wait_policy.unwrap_or_else(|| env.wait_policy_for(n));
         let kind = self.barrier.or(env.barrier).unwrap_or_default();
         let runtime = self.schedule.or(env.schedule).unwrap_or_default();
+        let stack_size = self.stack_size.or(env.stack_size);
+        let bind = match (self.proc_bind, self.pin) {
+            (Some(b), _) => b,
+            (None, true) => ProcBind::Close,
+            (None, false) => env.proc_bind.unwrap_or_default(),
+        };
+        let places = self.places.clone().or_else(|| env.places.clone()).unwrap_or(Places::Threads(None));
+        if env.display_env.unwrap_or_default() != DisplayEnv::False {
+            let shown = display::Shown { env: &env, n, policy, kind, runtime, stack_size, bind, places: &places };
+            eprint!("{}", shown.render(env.display_env == Some(DisplayEnv::Verbose)));
+        }
+        if let Some(left) = limits::threads_left() {
+            if n - 1 > left {
+                return Err(BuildError::Spawn {
+                    thread: left + 1,
+                    asked: n,
+                    started: 0,
+                    error: limits::too_many(n - 1, left),
+                });
+            }
+        }
+        let binding = crate::places::plan(bind, &places, n);
         let mut shared = Shared::new(n, policy, kind, runtime);
         if let Some(k) = self.max_queued_tasks {
             shared.tasks.max_queued = k;
@@ -196,18 +261,18 @@ impl TeamBuilder {
         let shared = Arc::new(shared);
         let mut workers = Vec::with_capacity(n - 1);
         let (started_tx, started_rx) = std::sync::mpsc::channel();
-        for tid in 1..n {
+        for (tid, cpus) in binding.iter().enumerate().skip(1) {
             let sh = Arc::clone(&shared);
-            let pin = self.pin;
+            let cpus = cpus.clone();
             let hook = self.on_thread_start.clone();
             let started = started_tx.clone();
             let mut b = std::thread::Builder::new().name(format!("phalanx-{tid}"));
-            if let Some(sz) = self.stack_size {
+            if let Some(sz) = stack_size {
                 b = b.stack_size(sz);
             }
             match b.spawn(move || {
-                if pin {
-                    pin::pin_to_cpu(tid);
+                if let Some(cpus) = cpus {
+                    crate::places::bind_current(&cpus);
                 }
                 if let Some(h) = hook {
                     // The receiver lives until `build` has every answer.
@@ -219,15 +284,22 @@ impl TeamBuilder {
                 Ok(h) => workers.push(h),
                 Err(error) => {
                     shared.shut_down();
+                    let started = workers.len();
                     for h in workers {
                         let _ = h.join();
                     }
-                    return Err(BuildError::Spawn { thread: tid, error });
+                    return Err(BuildError::Spawn { thread: tid, asked: n, started, error });
                 }
             }
         }
         drop(started_tx);
-        let team = Team { shared, workers, region_lock: Mutex::new(()), kind };
+        // Thread 0: the building thread, bound last so a refused team leaves
+        // it alone.
+        if let Some(cpus) = &binding[0] {
+            crate::places::bind_current(cpus);
+        }
+        let max_active_levels = self.max_active_levels.or(env.max_active_levels).unwrap_or(1);
+        let team = Team { shared, workers, region_lock: Mutex::new(()), kind, max_active_levels };
         if let Some(h) = &self.on_thread_start {
             // Every worker's hook first (they run meanwhile), then thread 0's.
             let mut failed: Option<(usize, String)> = None;
@@ -285,8 +357,13 @@ impl Team {
     /// for all of them. `f` may borrow from the caller's stack.
     ///
     /// Inside a region (of any team), runs `f` on the calling thread alone
-    /// with a one-thread [`Ctx`], as OpenMP does for nested regions. Two OS
-    /// threads calling it on one team take turns.
+    /// with a one-thread [`Ctx`], as OpenMP does for nested regions, unless
+    /// the team allows more active levels ([`TeamBuilder::max_active_levels`]).
+    /// A call that finds the team running a region started by another OS
+    /// thread never waits for it (that thread may be waiting for this one,
+    /// e.g. a `std::thread` spawned inside the region): it runs on a
+    /// temporary team of the same size and settings, as libgomp gives each
+    /// OS thread its own thread pool (one thread if that team cannot start).
     ///
     /// # Panics
     /// Re-raises the first panic of any thread, with its original payload;
@@ -301,12 +378,49 @@ impl Team {
     /// As [`parallel`](Self::parallel), returning the failure instead of
     /// re-raising it.
     pub fn try_parallel<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: F) -> Result<(), RegionError> {
-        if region::in_region() {
-            let solo = Shared::new(1, self.shared.policy, self.kind, self.shared.runtime);
-            return solo.run(&f);
+        if region::in_region() && active_level() >= nesting::max_active_levels() {
+            return self.run_alone(&f);
         }
-        let _turn = self.region_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _turn = match self.region_lock.try_lock() {
+            Ok(g) => g,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return self.run_elsewhere(&f),
+        };
+        // Workers are idle (we hold the lock, the last region joined): the
+        // fork publishes our enclosing levels to them (`nesting.rs`).
+        self.shared.outer.set_from_caller(self.max_active_levels);
         self.shared.run(&f)
+    }
+
+    /// A one-thread region on the calling thread (a nested region past
+    /// `max_active_levels`).
+    fn run_alone<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: &F) -> Result<(), RegionError> {
+        let solo = Shared::new(1, self.shared.policy, self.kind, self.shared.runtime);
+        solo.run(f)
+    }
+
+    /// The team is busy with another OS thread's region: run on a temporary
+    /// team with the same settings (no binding), or alone if it cannot start.
+    #[cold]
+    fn run_elsewhere<'env, F: Fn(&Ctx<'env>) + Sync>(&self, f: &F) -> Result<(), RegionError> {
+        let spare = Team::builder()
+            .num_threads(self.num_threads())
+            .wait_policy(self.shared.policy)
+            .barrier(self.kind)
+            .schedule(self.shared.runtime)
+            .max_queued_tasks(self.shared.tasks.max_queued)
+            .max_active_levels(self.max_active_levels)
+            .env_config(Config::default())
+            .build();
+        match spare {
+            Ok(team) => {
+                // Nobody else knows this team: its lock is free.
+                let _turn = team.region_lock.lock().unwrap_or_else(|e| e.into_inner());
+                team.shared.outer.set_from_caller(team.max_active_levels);
+                team.shared.run(f)
+            }
+            Err(_) => self.run_alone(f),
+        }
     }
 
     /// A region that returns a value: run `f` on every thread, as
@@ -352,13 +466,22 @@ impl Team {
 
     /// `#pragma omp parallel for`: run `f(i)` for every `i` in `range`, once,
     /// split by `schedule`.
+    ///
+    /// Closure bounds: every thread calls the one `f`, so it is `Fn + Sync`;
+    /// inside a region each thread passes its own closure to
+    /// [`Ctx::for_each`], so that one may be `FnMut`. Any closure accepted
+    /// here is accepted there (as for `parallel_reduce` and [`Ctx::reduce`]);
+    /// for per-thread mutable state, write the region out:
+    /// `team.parallel(|ctx| { let mut buf = Vec::new(); ctx.for_each(r, s, |i| buf.push(i)) })`.
     pub fn parallel_for<F: Fn(usize) + Sync>(&self, range: Range<usize>, schedule: Schedule, f: F) {
         self.parallel(|ctx| ctx.for_each_nowait(range.clone(), schedule, &f));
     }
 
     /// `#pragma omp parallel for reduction(...)`: fold every index into a
     /// per-thread accumulator started from `identity`, then combine the
-    /// accumulators in thread order.
+    /// accumulators in thread order. `fold` and `combine` are `Fn + Sync`
+    /// because all threads share them (see [`parallel_for`](Self::parallel_for));
+    /// [`parallel_reduce_by`](Self::parallel_reduce_by) takes a named operator.
     pub fn parallel_reduce<T, Fo, C>(
         &self,
         range: Range<usize>,

@@ -138,6 +138,10 @@ pub(crate) struct Shared {
     pub(crate) ordered: CachePadded<OrderedTurns>,
     /// Cancellation words (`cancel.rs`).
     pub(crate) cancel: CachePadded<super::cancel::CancelState>,
+    /// Construct check and reduction arrivals (`worksharing/side.rs`).
+    pub(crate) side: crate::worksharing::Side,
+    /// The forking thread's enclosing regions (`nesting.rs`).
+    pub(crate) outer: super::nesting::Outer,
     pub(crate) n: usize,
     pub(crate) policy: WaitPolicy,
     /// Region `gen` uses `barriers[gen % 2]` (see README: late breaks).
@@ -191,6 +195,8 @@ impl Shared {
             claim: CachePadded::new(ClaimWord::default()),
             ordered: CachePadded::new(OrderedTurns::new()),
             cancel: CachePadded::new(Default::default()),
+            side: crate::worksharing::Side::default(),
+            outer: super::nesting::Outer::default(),
             n,
             policy,
             barriers: [barrier(), barrier()],
@@ -382,7 +388,7 @@ impl Done {
 /// Run the job as member `tid` of region `gen`, then finish.
 pub(crate) fn run_member(shared: &Shared, tid: usize, gen: u32, job: Job) {
     // `phalanx::thread_num()` and friends, until this member leaves.
-    let _here = super::runtime::enter(tid, shared.n);
+    let _here = super::runtime::enter(&shared.outer, tid, shared.n);
     // SAFETY: `shared` outlives `ctx`, a local of this function.
     let ctx = unsafe { Ctx::new(shared, tid, gen, job.base) };
     // SAFETY: `job.data` points to the region's closure, which `Shared::run`

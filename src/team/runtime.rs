@@ -32,21 +32,26 @@ thread_local! {
 /// Restores the thread's previous position when the member leaves the region.
 pub(crate) struct Entered {
     outer: Here,
+    /// What `nesting::pop` restores.
+    pushed: super::nesting::Pushed,
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
+        super::nesting::pop(&self.pushed);
         HERE.with(|h| h.set(self.outer));
     }
 }
 
 /// Record that the calling thread runs as member `tid` of a region of `n`
-/// threads, until the returned value drops.
-pub(crate) fn enter(tid: usize, n: usize) -> Entered {
+/// threads of the team sharing `outer`, until the returned value drops. A
+/// worker of a team forked inside a region takes the forking thread's levels
+/// first (`nesting.rs`).
+pub(crate) fn enter(outer_chain: &super::nesting::Outer, tid: usize, n: usize) -> Entered {
     let outer = HERE.with(Cell::get);
-    let here = Here { tid, n, level: outer.level + 1, active_level: outer.active_level + usize::from(n > 1) };
-    HERE.with(|h| h.set(here));
-    Entered { outer }
+    let (pushed, level, active_level) = super::nesting::push(outer_chain, tid, n);
+    HERE.with(|h| h.set(Here { tid, n, level, active_level }));
+    Entered { outer, pushed }
 }
 
 /// `omp_get_thread_num()`: the calling thread's number in the innermost
@@ -95,7 +100,8 @@ pub fn active_level() -> usize {
 }
 
 /// `omp_get_max_threads()`: threads the next `phalanx::parallel` from here
-/// would use. Inside a region 1 (nested regions run on the calling thread);
+/// would use. Inside a region 1 (the global team is busy there, so a nested
+/// `phalanx::parallel` runs on the calling thread);
 /// outside, the global team's size if it exists, else what it would be built
 /// with (`OMP_NUM_THREADS`, else [`num_procs`]).
 ///

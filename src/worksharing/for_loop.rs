@@ -1,6 +1,7 @@
 //! `for_each`, `for_each_nowait` and `sections` on [`Ctx`].
 
 use super::schedule::{guided_chunk, static_block};
+use super::side::Check;
 use super::Schedule;
 use crate::team::Ctx;
 use std::ops::Range;
@@ -11,12 +12,30 @@ impl Ctx<'_> {
     /// (construct `c`). Chunks are relative to the range's start.
     #[inline]
     #[track_caller]
-    pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, mut body: impl FnMut(Range<usize>)) {
+    pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, body: impl FnMut(Range<usize>)) {
+        self.run_chunks_of(c, 0, len, schedule, body)
+    }
+
+    /// As `run_chunks`, for a loop whose range starts at `start` (only the
+    /// construct check uses it: threads must agree on it too).
+    #[inline]
+    #[track_caller]
+    pub(crate) fn run_chunks_of(
+        &self,
+        c: u32,
+        start: usize,
+        len: usize,
+        schedule: Schedule,
+        mut body: impl FnMut(Range<usize>),
+    ) {
         let schedule = match schedule.validate() {
             Ok(s) => s.resolve(self.shared().runtime),
             Err(e) => panic!("{e}"),
         };
         let (t, n) = (self.thread_num(), self.num_threads());
+        if n > 1 && self.shared().side.check(self.gen, c, start, len, schedule) == Check::Differs {
+            mismatch(c, t, start, len, schedule);
+        }
         // Iterations this thread skipped because the loop or the region was
         // cancelled: every chunk claim is a cancellation point
         // (`src/team/cancel.rs`); a cancelled loop's chunks are still claimed
@@ -75,7 +94,7 @@ impl Ctx<'_> {
         let c = self.next_construct();
         let start = range.start;
         let len = range.end.saturating_sub(range.start);
-        self.run_chunks(c, len, schedule, |r| {
+        self.run_chunks_of(c, start, len, schedule, |r| {
             for i in r {
                 f(start + i);
             }
@@ -108,4 +127,18 @@ impl Ctx<'_> {
     pub fn sections(&self, sections: &[&dyn Fn()]) {
         self.for_each(0..sections.len(), Schedule::Dynamic(1), |i| sections[i]());
     }
+}
+
+/// Threads reached one loop with different trip counts or schedules: their
+/// chunks would not partition any one range (a `Dynamic` reduction would
+/// silently agree on a wrong total).
+#[cold]
+#[track_caller]
+fn mismatch(c: u32, t: usize, start: usize, len: usize, schedule: Schedule) -> ! {
+    panic!(
+        "phalanx: worksharing construct mismatch: thread {t} reached loop construct #{c} with range {start}..{} \
+         and schedule {schedule}, another thread of the region with a different range or schedule; \
+         every thread must reach each worksharing loop with the same range and schedule",
+        start.saturating_add(len)
+    )
 }

@@ -12,13 +12,17 @@ mod for_loop;
 mod lastprivate;
 mod ordered;
 mod reduce;
+mod reducer;
 mod schedule;
 mod shapes;
+mod side;
 
 pub(crate) use claim::ClaimWord;
 pub use disjoint::DisjointSlice;
 pub use ordered::Ordered;
 #[doc(hidden)]
 pub use ordered::{OrderedTurns, TurnLost};
+pub use reducer::{Max, Min, Product, Reducer, Sum};
 pub use schedule::Schedule;
 pub use shapes::{LoopSpace, Strided};
+pub(crate) use side::Side;

@@ -1,5 +1,6 @@
 //! `reduce` on [`Ctx`]: `#pragma omp for reduction(...)`.
 
+use super::side::ARRIVAL_BITS;
 use super::Schedule;
 use crate::team::Ctx;
 use std::ops::Range;
@@ -17,7 +18,7 @@ impl Ctx<'_> {
         let start = range.start;
         let len = range.end.saturating_sub(range.start);
         let mut acc = Some(identity);
-        self.run_chunks(c, len, schedule, |r| {
+        self.run_chunks_of(c, start, len, schedule, |r| {
             let a = acc.take().expect("accumulator is put back after every chunk");
             acc = Some(r.fold(a, |a, i| fold(a, start + i)));
         });
@@ -28,10 +29,9 @@ impl Ctx<'_> {
     /// `identity` (indices split by `schedule`), then combine the
     /// accumulators **in thread order** (`combine(combine(t0, t1), t2)...`,
     /// deterministic for a given team size and static schedule) and give
-    /// every thread the result. One barrier inside: every thread publishes
-    /// its accumulator, and after the barrier every thread combines them all
-    /// (each thread clones the others' accumulators; the result is the same
-    /// on every thread).
+    /// every thread the result. One barrier inside. `combine` runs `n - 1`
+    /// times in all, on the thread that arrives last; the others get a clone
+    /// of the total (`n - 1` clones; no partial is cloned).
     ///
     /// The accumulators travel between threads as `Box<dyn Any>`, hence
     /// `T: 'static`.
@@ -44,6 +44,10 @@ impl Ctx<'_> {
     ///     assert_eq!(s, 55);
     /// });
     /// ```
+    ///
+    /// # Panics
+    /// As the loops; and when threads reach it with different range lengths
+    /// or schedules (`worksharing construct mismatch`).
     #[track_caller]
     pub fn reduce<T, Fo, C>(&self, range: Range<usize>, schedule: Schedule, identity: T, fold: Fo, combine: C) -> T
     where
@@ -53,6 +57,17 @@ impl Ctx<'_> {
     {
         let at = Location::caller();
         let acc = self.fold_part(range, schedule, identity, fold);
+        self.combine_parts(acc, combine, at)
+    }
+
+    /// The combining half of [`reduce`](Self::reduce): publish `acc`, let
+    /// the last arriver combine every part in thread order and hand the total
+    /// to the others across the construct's barrier.
+    pub(crate) fn combine_parts<T, C>(&self, acc: T, combine: C, at: &'static Location<'static>) -> T
+    where
+        T: Clone + Send + 'static,
+        C: Fn(T, T) -> T,
+    {
         let n = self.num_threads();
         if n == 1 {
             // The implicit barrier of one thread: tasks complete here.
@@ -62,6 +77,39 @@ impl Ctx<'_> {
         let me = self.thread_num();
         // The cells of the barrier below: nobody overwrites them before every
         // thread passed the next one (README, "Handing values over").
+        let (p, tag) = self.handoff_key();
+        if n >= 1 << ARRIVAL_BITS {
+            return self.combine_everywhere(acc, combine, at);
+        }
+        // Our part, moved (one reader: the last arriver), then our arrival
+        // (AcqRel in `arrive` publishes the part).
+        self.handoff(me, p).put(tag, 1, acc);
+        if !self.shared().side.arrive(tag, n) {
+            self.barrier_at(at);
+            // Thread 0's cell carries the total (put by the last arriver
+            // before the barrier), as `single` does.
+            return self.handoff(0, p).get(tag, "reduce");
+        }
+        // Last to arrive: every part is in its cell.
+        let mut total = self.handoff(0, p).get(tag, "reduce");
+        for t in 1..n {
+            total = combine(total, self.handoff(t, p).get(tag, "reduce"));
+        }
+        // Thread 0's part was taken above: the cell is free for the total.
+        self.handoff(0, p).put(tag, n - 1, total.clone());
+        self.barrier_at(at);
+        total
+    }
+
+    /// Every thread combines every part (teams of 2^`ARRIVAL_BITS` threads
+    /// or more, which the arrival word cannot count).
+    #[cold]
+    fn combine_everywhere<T, C>(&self, acc: T, combine: C, at: &'static Location<'static>) -> T
+    where
+        T: Clone + Send + 'static,
+        C: Fn(T, T) -> T,
+    {
+        let (n, me) = (self.num_threads(), self.thread_num());
         let (p, tag) = self.handoff_key();
         self.handoff(me, p).put(tag, n - 1, acc.clone());
         self.barrier_at(at);
