@@ -241,7 +241,7 @@ fn lower_timer_slack() {
 /// time-step loop that forks every few hundred µs — the wait *naps* (a timed
 /// park on the word, woken early by a release) until shortly before the
 /// earliest expected release (mean − 2 × deviation − the learned timer
-/// lateness − [`PREDICTIVE_GUARD_NS`]), then spins with `sched_yield`
+/// lateness − 10 µs), then spins with `sched_yield`
 /// through the expected moment (until mean + 4 × deviation + 20 µs), then
 /// blocks. On irregular or short waits, or oversubscribed, it plans as
 /// [`Hybrid`]. The nap costs no CPU and the release still finds a spinning
