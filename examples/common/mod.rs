@@ -47,13 +47,9 @@ fn sorted(values: &[f64]) -> Vec<f64> {
 /// # Panics
 /// If the clock cannot be read (it always can on Linux).
 pub fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable `timespec` that outlives the call, and
-    // CLOCK_THREAD_CPUTIME_ID is a clock every Linux kernel since 2.6.12 knows.
-    // The call writes only into `ts`.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed: {}", std::io::Error::last_os_error());
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .unwrap_or_else(|e| panic!("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed: {e}"));
+    Duration::new(ts.tv_sec() as u64, ts.tv_nsec() as u32)
 }
 
 /// Burn the CPU for `d` (checking the clock between pause hints), as a
