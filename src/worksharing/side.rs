@@ -90,14 +90,20 @@ impl Side {
         let mine = (key << FINGERPRINT_BITS) | fingerprint(start, len, schedule);
         let slot = &self.check[c as usize % CHECK_SLOTS];
         // Relaxed: the word is compared with itself only; it orders nothing.
-        let seen = slot.load(Ordering::Relaxed);
-        if seen >> FINGERPRINT_BITS == key {
-            return if seen == mine { Check::Agrees } else { Check::Differs };
+        let mut seen = slot.load(Ordering::Relaxed);
+        loop {
+            if seen >> FINGERPRINT_BITS == key {
+                return if seen == mine { Check::Agrees } else { Check::Differs };
+            }
+            // Relaxed: as above. A lost race means another thread wrote the
+            // slot first: look at its word (same construct: compare; another
+            // construct: try to replace it again), so two threads entering
+            // one construct together are always compared.
+            match slot.compare_exchange(seen, mine, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Check::Agrees,
+                Err(now) => seen = now,
+            }
         }
-        // Relaxed: as above. A lost race leaves another thread's word of
-        // this or another construct: compared or replaced by the next comer.
-        let _ = slot.compare_exchange(seen, mine, Ordering::Relaxed, Ordering::Relaxed);
-        Check::Agrees
     }
 
     /// Count one arrival at the construct keyed `tag` (a hand-over tag,
