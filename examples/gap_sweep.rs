@@ -22,12 +22,13 @@
 #[path = "common/mod.rs"]
 mod common;
 
+use common::run_child;
+
 use phalanx::{Team, WaitPolicy};
 use phalanx_omp_baseline::{self as omp, libomp, OmpWaitPolicy};
 use plotters::prelude::*;
 use std::fmt::Write as _;
-use std::io::Read;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 const CHILD_FLAG: &str = "--omp-child";
@@ -212,36 +213,12 @@ fn omp_cells(a: &Args, llvm: bool, policy: Option<OmpWaitPolicy>) -> Result<Vec<
     let gaps_arg = a.gaps_us.iter().map(|g| g.to_string()).collect::<Vec<_>>().join(",");
     cmd.args([CHILD_FLAG, "--threads", &a.threads.to_string(), "--gaps-us", &gaps_arg, "--cell-ms"])
         .arg(a.cell.as_millis().to_string())
-        .env_remove(OmpWaitPolicy::VAR)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove(OmpWaitPolicy::VAR);
     if let Some(p) = policy {
         p.apply(&mut cmd);
     }
-    let mut child = cmd.spawn().map_err(|e| format!("{name}: cannot start: {e}"))?;
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait().map_err(|e| format!("{name}: {e}"))? {
-            Some(s) => break s,
-            None if started.elapsed() > CHILD_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{name}: not done after {CHILD_TIMEOUT:?}, killed"));
-            }
-            None => std::thread::sleep(Duration::from_millis(5)),
-        }
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    if let Some(mut s) = child.stdout.take() {
-        s.read_to_string(&mut out).map_err(|e| format!("{name}: {e}"))?;
-    }
-    if let Some(mut s) = child.stderr.take() {
-        s.read_to_string(&mut err).map_err(|e| format!("{name}: {e}"))?;
-    }
-    if !status.success() {
-        return Err(format!("{name}: {status}: {}", err.trim()));
-    }
+    // Two short lines per cell: far below a pipe's buffer.
+    let out = run_child(&mut cmd, CHILD_TIMEOUT, &name)?;
     let mut lines = out.lines();
     let runtime = lines.next().and_then(|l| l.strip_prefix("runtime ")).unwrap_or("").to_string();
     if runtime.starts_with("libomp") != llvm {

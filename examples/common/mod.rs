@@ -227,3 +227,38 @@ pub fn fmt_value(v: f64) -> String {
         format!("{v:.0}")
     }
 }
+
+/// Run `cmd` (stdout and stderr piped here) as a child process and return
+/// its stdout, or an error starting with `what`: it could not start, was
+/// still running after `timeout` (then it is killed), or exited unsuccessfully
+/// (with its stderr). Meant for children that print little: the output is
+/// read after the exit, so it must fit a pipe's buffer (64 KiB on Linux).
+pub fn run_child(cmd: &mut std::process::Command, timeout: Duration, what: &str) -> Result<String, String> {
+    use std::io::Read;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| format!("{what}: cannot start: {e}"))?;
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| format!("{what}: {e}"))? {
+            Some(status) => break status,
+            None if started.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{what}: not done after {timeout:?}, killed"));
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    if let Some(mut s) = child.stdout.take() {
+        s.read_to_string(&mut out).map_err(|e| format!("{what}: reading stdout: {e}"))?;
+    }
+    if let Some(mut s) = child.stderr.take() {
+        s.read_to_string(&mut err).map_err(|e| format!("{what}: reading stderr: {e}"))?;
+    }
+    if !status.success() {
+        return Err(format!("{what}: {status}: {}", err.trim()));
+    }
+    Ok(out)
+}

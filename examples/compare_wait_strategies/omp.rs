@@ -16,18 +16,15 @@
 //! barrier, and prints its rows as JSON on stdout, which [`barrier_rows`]
 //! parses.
 
-use super::common::{median, rows_to_json, Row};
+use super::common::{median, rows_to_json, run_child, Row};
 use phalanx_omp_baseline::{libomp, Construct, OmpWaitPolicy};
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The hidden flag that starts child mode.
 pub const CHILD_FLAG: &str = "--omp-child";
 /// A child not done within this long is killed and its cell reported as an error.
 const CHILD_TIMEOUT: Duration = Duration::from_secs(120);
-/// How often the parent looks whether the child has exited.
-const CHILD_POLL: Duration = Duration::from_millis(5);
 /// A batch is long enough to time once it takes this share of the budget (as
 /// in `measure::barrier`).
 const CALIBRATE_SHARE: u32 = 20;
@@ -133,37 +130,11 @@ pub fn barrier_rows(runtime: Runtime, policy: OmpWaitPolicy, n: usize, budget: D
         libomp::apply(&mut cmd, &dir);
     }
     cmd.args([CHILD_FLAG, policy.name(), "--threads", &n.to_string(), "--duration-ms"])
-        .arg(budget.as_millis().to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .arg(budget.as_millis().to_string());
     policy.apply(&mut cmd);
     let what = format!("OpenMP child ({runtime:?}, {}={}, {n} threads)", OmpWaitPolicy::VAR, policy.name());
-    let mut child = cmd.spawn().map_err(|e| format!("{what}: cannot start: {e}"))?;
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait().map_err(|e| format!("{what}: {e}"))? {
-            Some(status) => break status,
-            None if started.elapsed() > CHILD_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("{what}: not done after {CHILD_TIMEOUT:?}, killed"));
-            }
-            None => std::thread::sleep(CHILD_POLL),
-        }
-    };
-    // The output is a few hundred bytes, far below a pipe's buffer, so the
-    // child could not block on writing before it exited.
-    let (mut out, mut err) = (String::new(), String::new());
-    if let Some(mut s) = child.stdout.take() {
-        s.read_to_string(&mut out).map_err(|e| format!("{what}: reading stdout: {e}"))?;
-    }
-    if let Some(mut s) = child.stderr.take() {
-        s.read_to_string(&mut err).map_err(|e| format!("{what}: reading stderr: {e}"))?;
-    }
-    if !status.success() {
-        return Err(format!("{what}: {status}: {}", err.trim()));
-    }
+    // The output is a few hundred bytes, far below a pipe's buffer.
+    let out = run_child(&mut cmd, CHILD_TIMEOUT, &what)?;
     let rows = parse_rows(&out).map_err(|e| format!("{what}: {e} in its output {out:?}"))?;
     let expected = |r: &Row| r.primitive == "barrier" && r.policy == row_name(runtime, policy) && r.threads == n;
     if !rows.iter().any(|r| r.metric == "crossing_time") || !rows.iter().all(expected) {
