@@ -293,9 +293,11 @@ impl<'a> Ctx<'a> {
     /// wait starts with a spin anyway. `true` if work or `done` showed up.
     fn spin_for_work(&self, done: &mut impl FnMut() -> bool) -> bool {
         let sh = self.shared();
-        if matches!(sh.policy, WaitPolicy::Block) || !sh.policy.may_block() {
+        if matches!(sh.policy, WaitPolicy::Block) || !sh.policy.may_block() || crate::wait::oversubscribed(sh.n) {
             // Block: block at once. Non-blocking policies: pushers never
             // bump, so announcing costs nothing; their wait loop polls.
+            // Oversubscribed: a pure spin holds a CPU another member needs
+            // (the wait's plan yields instead).
             return false;
         }
         for _ in 0..TASK_SPINS {
