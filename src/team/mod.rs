@@ -14,6 +14,7 @@ mod handoff;
 mod limits;
 mod master_worker;
 mod nesting;
+mod parts;
 mod region;
 mod runtime;
 mod single_ref;
@@ -32,7 +33,7 @@ use crate::barrier::BarrierKind;
 use crate::config::{Config, ConfigError, DisplayEnv, Places, ProcBind};
 use crate::primitive::{Arc, Mutex};
 use crate::wait::{WaitPolicy, WaitStats};
-use crate::worksharing::Schedule;
+use crate::worksharing::{Check, Schedule};
 use crossbeam_utils::CachePadded;
 use region::Shared;
 use std::fmt;
@@ -449,19 +450,18 @@ impl Team {
         &self,
         f: F,
     ) -> Result<Vec<R>, RegionError> {
-        // One slot per thread, written by its owner only and read after the
+        // One part per thread, written by its owner only and read after the
         // join, as in `parallel_reduce`.
-        let slots: Vec<CachePadded<Mutex<Option<R>>>> =
-            (0..self.num_threads()).map(|_| CachePadded::new(Mutex::new(None))).collect();
-        self.try_parallel(|ctx| {
-            let v = f(ctx);
-            *slots[ctx.thread_num()].lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
-        })?;
-        // A nested call runs on one thread, which fills slot 0 only.
-        Ok(slots
-            .into_iter()
-            .map_while(|s| CachePadded::into_inner(s).into_inner().unwrap_or_else(|e| e.into_inner()))
-            .collect())
+        parts::with_parts(self.num_threads(), |parts| {
+            let shared: &[CachePadded<parts::Part<R>>] = parts;
+            self.try_parallel(|ctx| {
+                let v = f(ctx);
+                // SAFETY: as in `parallel_reduce`.
+                unsafe { shared[ctx.thread_num()].put(v) };
+            })?;
+            // A nested call runs on one thread, which fills part 0 only.
+            Ok(parts.iter_mut().map_while(|p| p.take()).collect())
+        })
     }
 
     /// `#pragma omp parallel for`: run `f(i)` for every `i` in `range`, once,
@@ -474,7 +474,7 @@ impl Team {
     /// for per-thread mutable state, write the region out:
     /// `team.parallel(|ctx| { let mut buf = Vec::new(); ctx.for_each(r, s, |i| buf.push(i)) })`.
     pub fn parallel_for<F: Fn(usize) + Sync>(&self, range: Range<usize>, schedule: Schedule, f: F) {
-        self.parallel(|ctx| ctx.for_each_nowait(range.clone(), schedule, &f));
+        self.parallel(|ctx| ctx.for_each_nowait_as(Check::Combined, range.clone(), schedule, &f));
     }
 
     /// `#pragma omp parallel for reduction(...)`: fold every index into a
@@ -495,22 +495,21 @@ impl Team {
         Fo: Fn(T, usize) -> T + Sync,
         C: Fn(T, T) -> T + Sync,
     {
-        // One slot per thread, written by its owner only, read after the
-        // join (which orders every member's writes before `parallel`
-        // returns): no barrier inside the region.
-        let parts: Vec<CachePadded<Mutex<Option<T>>>> =
-            (0..self.num_threads()).map(|_| CachePadded::new(Mutex::new(None))).collect();
-        self.parallel(|ctx| {
-            let v = ctx.fold_part(range.clone(), schedule, identity.clone(), &fold);
-            *parts[ctx.thread_num()].lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
-        });
-        // Thread order, as `Ctx::reduce`. A nested call runs on one thread,
-        // which fills slot 0 only.
-        parts
-            .into_iter()
-            .filter_map(|p| CachePadded::into_inner(p).into_inner().unwrap_or_else(|e| e.into_inner()))
-            .reduce(&combine)
-            .expect("thread 0 stores its part")
+        // One part per thread, written by its owner only, read after the
+        // join: no barrier inside the region (`parts.rs`).
+        parts::with_parts(self.num_threads(), |parts| {
+            let shared: &[CachePadded<parts::Part<T>>] = parts;
+            self.parallel(|ctx| {
+                let v = ctx.fold_part_as(Check::Combined, range.clone(), schedule, identity.clone(), &fold);
+                // SAFETY: thread `t` writes part `t` once; the parts are read
+                // after `parallel` returns (`parts.rs`). A nested or
+                // temporary-team call numbers its threads below the same `n`.
+                unsafe { shared[ctx.thread_num()].put(v) };
+            });
+            // Thread order, as `Ctx::reduce`. A nested call runs on one
+            // thread, which fills part 0 only.
+            parts.iter_mut().filter_map(|p| p.take()).reduce(&combine).expect("thread 0 stores its part")
+        })
     }
 
     /// Tasks created with [`Ctx::task_depend`] that did not run because a

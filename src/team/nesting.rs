@@ -59,8 +59,12 @@ impl Outer {
     pub(crate) fn set_from_caller(&self, own: usize) {
         let nested = CHAIN.with(|c| !c.borrow().is_empty());
         let max_active = if nested { max_active_levels() } else { own };
-        // Relaxed: published like `nested` below.
-        self.max_active.store(max_active, Ordering::Relaxed);
+        // Relaxed: published like `nested` below. Stored only when it
+        // changes, as `nested`: a store every region would take the line
+        // (shared with the team's read-mostly words) from every worker.
+        if self.max_active.load(Ordering::Relaxed) != max_active {
+            self.max_active.store(max_active, Ordering::Relaxed);
+        }
         if nested {
             let mut g = self.chain.lock().unwrap_or_else(|e| e.into_inner());
             CHAIN.with(|c| g.clone_from(&c.borrow()));

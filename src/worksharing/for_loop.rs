@@ -1,7 +1,7 @@
 //! `for_each`, `for_each_nowait` and `sections` on [`Ctx`].
 
 use super::schedule::{guided_chunk, static_block};
-use super::side::Check;
+use super::side::Seen;
 use super::Schedule;
 use crate::team::Ctx;
 use std::ops::Range;
@@ -13,7 +13,7 @@ impl Ctx<'_> {
     #[inline]
     #[track_caller]
     pub(crate) fn run_chunks(&self, c: u32, len: usize, schedule: Schedule, body: impl FnMut(Range<usize>)) {
-        self.run_chunks_of(c, 0, len, schedule, body)
+        self.run_chunks_of(c, 0, len, schedule, Check::Compare, body)
     }
 
     /// As `run_chunks`, for a loop whose range starts at `start` (only the
@@ -26,6 +26,7 @@ impl Ctx<'_> {
         start: usize,
         len: usize,
         schedule: Schedule,
+        check: Check,
         mut body: impl FnMut(Range<usize>),
     ) {
         let schedule = match schedule.validate() {
@@ -33,7 +34,10 @@ impl Ctx<'_> {
             Err(e) => panic!("{e}"),
         };
         let (t, n) = (self.thread_num(), self.num_threads());
-        if n > 1 && self.shared().side.check(self.gen, c, start, len, schedule) == Check::Differs {
+        if n > 1
+            && check == Check::Compare
+            && self.shared().side.check(self.gen, c, start, len, schedule) == Seen::Differs
+        {
             mismatch(c, t, start, len, schedule);
         }
         // Iterations this thread skipped because the loop or the region was
@@ -90,11 +94,25 @@ impl Ctx<'_> {
     /// On a chunk of 0 (`invalid chunk = 0: ...`), and for `Dynamic`/`Guided`
     /// ranges of 2^40 iterations or more.
     #[track_caller]
-    pub fn for_each_nowait<F: FnMut(usize)>(&self, range: Range<usize>, schedule: Schedule, mut f: F) {
+    pub fn for_each_nowait<F: FnMut(usize)>(&self, range: Range<usize>, schedule: Schedule, f: F) {
+        self.for_each_nowait_as(Check::Compare, range, schedule, f)
+    }
+
+    /// `for_each_nowait` with the construct check on or off (off for the
+    /// combined constructs, `Team::parallel_for`: every thread runs the one
+    /// closure with the one range and schedule, so they cannot differ).
+    #[track_caller]
+    pub(crate) fn for_each_nowait_as<F: FnMut(usize)>(
+        &self,
+        check: Check,
+        range: Range<usize>,
+        schedule: Schedule,
+        mut f: F,
+    ) {
         let c = self.next_construct();
         let start = range.start;
         let len = range.end.saturating_sub(range.start);
-        self.run_chunks_of(c, start, len, schedule, |r| {
+        self.run_chunks_of(c, start, len, schedule, check, |r| {
             for i in r {
                 f(start + i);
             }
@@ -127,6 +145,16 @@ impl Ctx<'_> {
     pub fn sections(&self, sections: &[&dyn Fn()]) {
         self.for_each(0..sections.len(), Schedule::Dynamic(1), |i| sections[i]());
     }
+}
+
+/// Whether a loop takes part in the construct check (`side.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// Compare this thread's range and schedule with the others'.
+    Compare,
+    /// Skip it: the loop belongs to a combined construct whose threads all
+    /// run one closure with one range and schedule.
+    Combined,
 }
 
 /// Threads reached one loop with different trip counts or schedules: their

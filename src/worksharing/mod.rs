@@ -19,6 +19,7 @@ mod side;
 
 pub(crate) use claim::ClaimWord;
 pub use disjoint::DisjointSlice;
+pub(crate) use for_loop::Check;
 pub use ordered::Ordered;
 #[doc(hidden)]
 pub use ordered::{OrderedTurns, TurnLost};

@@ -1,5 +1,6 @@
 //! `reduce` on [`Ctx`]: `#pragma omp for reduction(...)`.
 
+use super::for_loop::Check;
 use super::side::ARRIVAL_BITS;
 use super::Schedule;
 use crate::team::Ctx;
@@ -10,7 +11,24 @@ impl Ctx<'_> {
     /// This thread's part of a reduction: the next construct's indices of
     /// `range` under `schedule`, folded from `identity`. No barrier.
     #[track_caller]
-    pub(crate) fn fold_part<T, Fo>(&self, range: Range<usize>, schedule: Schedule, identity: T, mut fold: Fo) -> T
+    pub(crate) fn fold_part<T, Fo>(&self, range: Range<usize>, schedule: Schedule, identity: T, fold: Fo) -> T
+    where
+        Fo: FnMut(T, usize) -> T,
+    {
+        self.fold_part_as(Check::Compare, range, schedule, identity, fold)
+    }
+
+    /// `fold_part` with the construct check on or off (off for
+    /// `Team::parallel_reduce`, see `for_each_nowait_as`).
+    #[track_caller]
+    pub(crate) fn fold_part_as<T, Fo>(
+        &self,
+        check: Check,
+        range: Range<usize>,
+        schedule: Schedule,
+        identity: T,
+        mut fold: Fo,
+    ) -> T
     where
         Fo: FnMut(T, usize) -> T,
     {
@@ -18,7 +36,7 @@ impl Ctx<'_> {
         let start = range.start;
         let len = range.end.saturating_sub(range.start);
         let mut acc = Some(identity);
-        self.run_chunks_of(c, start, len, schedule, |r| {
+        self.run_chunks_of(c, start, len, schedule, check, |r| {
             let a = acc.take().expect("accumulator is put back after every chunk");
             acc = Some(r.fold(a, |a, i| fold(a, start + i)));
         });

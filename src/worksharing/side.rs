@@ -50,7 +50,7 @@ pub(crate) struct Side {
 
 /// What the construct check found.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Check {
+pub(crate) enum Seen {
     /// First here, same as the first, or not comparable.
     Agrees,
     /// Another thread entered this construct with a different range or schedule.
@@ -85,7 +85,7 @@ fn fingerprint(start: usize, len: usize, schedule: Schedule) -> u64 {
 impl Side {
     /// Record, or compare with, loop `c` of region `gen` over
     /// `start..start + len` under the (resolved) `schedule`.
-    pub(crate) fn check(&self, gen: u32, c: u32, start: usize, len: usize, schedule: Schedule) -> Check {
+    pub(crate) fn check(&self, gen: u32, c: u32, start: usize, len: usize, schedule: Schedule) -> Seen {
         let key = (u64::from(gen & 0x7fff_ffff) << 16) | u64::from(c & 0xffff);
         let mine = (key << FINGERPRINT_BITS) | fingerprint(start, len, schedule);
         let slot = &self.check[c as usize % CHECK_SLOTS];
@@ -93,14 +93,14 @@ impl Side {
         let mut seen = slot.load(Ordering::Relaxed);
         loop {
             if seen >> FINGERPRINT_BITS == key {
-                return if seen == mine { Check::Agrees } else { Check::Differs };
+                return if seen == mine { Seen::Agrees } else { Seen::Differs };
             }
             // Relaxed: as above. A lost race means another thread wrote the
             // slot first: look at its word (same construct: compare; another
             // construct: try to replace it again), so two threads entering
             // one construct together are always compared.
             match slot.compare_exchange(seen, mine, Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return Check::Agrees,
+                Ok(_) => return Seen::Agrees,
                 Err(now) => seen = now,
             }
         }
@@ -136,13 +136,13 @@ mod test {
     #[test]
     fn same_construct_other_loop_differs() {
         let s = Side::default();
-        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(2)), Check::Agrees);
-        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(2)), Check::Agrees);
-        assert_eq!(s.check(1, 0, 0, 11, Schedule::Dynamic(2)), Check::Differs);
-        assert_eq!(s.check(1, 0, 1, 10, Schedule::Dynamic(2)), Check::Differs);
-        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(3)), Check::Differs);
-        assert_eq!(s.check(2, 0, 0, 11, Schedule::Dynamic(2)), Check::Agrees, "a new region");
-        assert_eq!(s.check(2, 1, 0, 5, Schedule::Static), Check::Agrees);
+        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(2)), Seen::Agrees);
+        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(2)), Seen::Agrees);
+        assert_eq!(s.check(1, 0, 0, 11, Schedule::Dynamic(2)), Seen::Differs);
+        assert_eq!(s.check(1, 0, 1, 10, Schedule::Dynamic(2)), Seen::Differs);
+        assert_eq!(s.check(1, 0, 0, 10, Schedule::Dynamic(3)), Seen::Differs);
+        assert_eq!(s.check(2, 0, 0, 11, Schedule::Dynamic(2)), Seen::Agrees, "a new region");
+        assert_eq!(s.check(2, 1, 0, 5, Schedule::Static), Seen::Agrees);
     }
 
     #[test]
