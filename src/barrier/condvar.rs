@@ -234,6 +234,7 @@ impl Algorithm for CondvarBarrier {
             Watch::Changed(w) => outcome(w, e),
             Watch::Block | Watch::Expired => self.wait_locked(e, deadline, shared, &mut rec),
         };
+        backoff.finish();
         rec.spins = backoff.spins();
         rec.yields = backoff.yields();
         rec.waited = backoff.waited();

@@ -125,6 +125,7 @@ where
             break w;
         }
     };
+    backoff.finish();
     rec.spins = backoff.spins();
     rec.yields = backoff.yields();
     rec.waited = backoff.waited();

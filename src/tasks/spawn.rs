@@ -293,11 +293,16 @@ impl<'a> Ctx<'a> {
     /// wait starts with a spin anyway. `true` if work or `done` showed up.
     fn spin_for_work(&self, done: &mut impl FnMut() -> bool) -> bool {
         let sh = self.shared();
-        if matches!(sh.policy, WaitPolicy::Block) || !sh.policy.may_block() || crate::wait::oversubscribed(sh.n) {
+        if matches!(sh.policy, WaitPolicy::Block)
+            || !sh.policy.may_block()
+            || crate::wait::oversubscribed(sh.n)
+            || crate::wait::colocate::together()
+        {
             // Block: block at once. Non-blocking policies: pushers never
             // bump, so announcing costs nothing; their wait loop polls.
-            // Oversubscribed: a pure spin holds a CPU another member needs
-            // (the wait's plan yields instead).
+            // Oversubscribed, or sharing our CPU with the member we wait for
+            // (`src/wait/colocate.rs`): a pure spin holds a CPU another
+            // member needs (the wait's plan yields instead).
             return false;
         }
         for _ in 0..TASK_SPINS {

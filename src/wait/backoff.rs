@@ -57,13 +57,24 @@ pub struct Backoff {
     yields: u64,
     /// Time spent in the nap (before the clock of the spin phase started).
     napped: Duration,
+    /// Clock time (since `started`) before the last yield of the yield
+    /// phase: the next step times that yield (`colocate.rs`).
+    last_yield: Option<Duration>,
 }
 
 impl Backoff {
     /// Start walking `plan`.
     pub fn new(plan: Plan) -> Self {
         if !plan.nap.is_zero() {
-            return Backoff { plan, phase: Phase::Nap, started: None, spins: 0, yields: 0, napped: Duration::ZERO };
+            return Backoff {
+                plan,
+                phase: Phase::Nap,
+                started: None,
+                spins: 0,
+                yields: 0,
+                napped: Duration::ZERO,
+                last_yield: None,
+            };
         }
         Self::after_nap(plan)
     }
@@ -80,7 +91,7 @@ impl Backoff {
         // A plan with no spin phase starts its clock at once (yields and blocks
         // cost far more than a clock read).
         let started = (phase != Phase::Spin).then(Instant::now);
-        Backoff { plan, phase, started, spins: 0, yields: 0, napped: Duration::ZERO }
+        Backoff { plan, phase, started, spins: 0, yields: 0, napped: Duration::ZERO, last_yield: None }
     }
 
     /// The caller's nap ended after `slept`: go on with the spin phase, its
@@ -116,7 +127,14 @@ impl Backoff {
                 }
                 Phase::Yield => {
                     let limit = self.plan.spin.saturating_add(self.plan.yield_for);
-                    if self.elapsed_now() < limit {
+                    let now = self.elapsed_now();
+                    if let Some(before) = self.last_yield.take() {
+                        // The last yield (and one check) took this long; the
+                        // wait went on, so nobody released us meanwhile.
+                        super::colocate::timed_yield(now.saturating_sub(before));
+                    }
+                    if now < limit {
+                        self.last_yield = Some(now);
                         yield_now();
                         self.yields += 1;
                         return Step::Yielded;
@@ -175,6 +193,20 @@ impl Backoff {
                 Some(t) => t.elapsed() + NOMINAL_PAUSE * CLOCK_FREE_SPINS.min(self.spins as u32),
                 None => NOMINAL_PAUSE * (self.spins.min(u64::from(u32::MAX)) as u32),
             }
+    }
+
+    /// The wait is over: tell the co-location detector (`colocate.rs`)
+    /// whether it ended in the pure spin (the releaser ran on another CPU)
+    /// or right after a yield, and how long that yield took.
+    pub fn finish(&mut self) {
+        if self.phase == Phase::Spin && self.spins > 0 && self.yields == 0 {
+            if self.plan.spin != Duration::MAX {
+                super::colocate::ended_in_spin();
+            }
+        } else if let Some(before) = self.last_yield {
+            let took = self.elapsed_now().saturating_sub(before);
+            super::colocate::ended_after_yield(took);
+        }
     }
 
     /// `PAUSE`s executed so far.

@@ -207,6 +207,7 @@ impl WaitCell {
                 break Ok(v);
             }
         };
+        backoff.finish();
         rec.spins = backoff.spins();
         rec.yields = backoff.yields();
         rec.waited = backoff.waited();

@@ -11,6 +11,7 @@
 mod backoff;
 mod block;
 mod cell;
+pub mod colocate;
 mod stats;
 mod strategies;
 

@@ -1,7 +1,7 @@
 //! The concrete strategies. Each is a small value type; [`super::WaitPolicy`]
 //! dispatches to them by matching once per wait.
 
-use super::{oversubscribed, Finally, Plan, WaitStrategy, OVERSUBSCRIBED_YIELD, PURE_SPIN, SPIN_YIELD_SPIN};
+use super::{oversubscribed, Finally, Plan, WaitStrategy, OVERSUBSCRIBED_YIELD, SPIN_YIELD_SPIN};
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -53,7 +53,8 @@ impl WaitStrategy for Block {
 /// the first [`PURE_SPIN`] of it, `sched_yield` for the rest, then block.
 #[inline]
 pub fn spin_then_yield(spin: Duration) -> Plan {
-    let pure = spin.min(PURE_SPIN);
+    // No pure spin while this thread's releaser shares its CPU (`colocate.rs`).
+    let pure = super::colocate::pure_spin(spin);
     Plan { nap: Duration::ZERO, spin: pure, yield_for: spin - pure, finally: Finally::Block }
 }
 
@@ -267,7 +268,7 @@ impl Predictive {
         // release with room for the spread and the nap's own lateness.
         let until = e.mean + e.dev.saturating_mul(4) + e.late + 20_000;
         let window = Duration::from_nanos(until - nap);
-        let pure = window.min(PURE_SPIN);
+        let pure = super::colocate::pure_spin(window);
         Plan { nap: Duration::from_nanos(nap), spin: pure, yield_for: window - pure, finally: Finally::Block }
     }
 
@@ -369,7 +370,7 @@ mod test {
         assert_eq!(p.finally, Finally::Block);
         let p = Hybrid::default().plan(1);
         assert_eq!(p.spin + p.yield_for, super::super::DEFAULT_HYBRID_SPIN);
-        assert_eq!(p.spin, PURE_SPIN);
+        assert_eq!(p.spin, super::super::PURE_SPIN);
         let p = Hybrid { spin: Duration::from_micros(1) }.plan(1);
         assert_eq!((p.spin, p.yield_for), (Duration::from_micros(1), Duration::ZERO));
     }
