@@ -29,7 +29,10 @@
 //!   once with its own region per call and once inside one region.
 //!
 //! With more threads than CPUs every spinning row collapses (the floor too):
-//! that is the row's honest cost, within the budget. Output: a text table,
+//! that is the row's honest cost, within the budget. The **yield floors**
+//! (the same two floors waiting with `sched_yield` instead of `PAUSE`) are
+//! the reference there: each thread must get a CPU once per crossing, so
+//! threads / CPUs context switches per CPU is the least any runtime pays. Output: a text table,
 //! or `--json` (one object per row: construct, impl, kind = floor | phalanx
 //! | peer | local, threads, us, calls).
 
@@ -134,9 +137,21 @@ fn threads_cross(n: usize, budget: Duration, wait: impl Fn() + Sync) -> (f64, u6
 #[repr(align(128))]
 struct Line<T>(T);
 
-/// The fork/join floor: `n - 1` helpers spin on a fork counter and each adds
-/// one to a join counter per fork; the master waits for all of them.
-fn floor_fork_join(n: usize, budget: Duration) -> (f64, u64) {
+/// How a floor waits between checks: `PAUSE` (the spin floor) or
+/// `sched_yield` (the yield floor: with more threads than CPUs, the least a
+/// fork/join or barrier must pay is each thread getting a CPU once, one
+/// context switch per thread per crossing).
+fn relax(yielding: bool) {
+    if yielding {
+        std::thread::yield_now();
+    } else {
+        std::hint::spin_loop();
+    }
+}
+
+/// The fork/join floor: `n - 1` helpers spin (or yield) on a fork counter and
+/// each adds one to a join counter per fork; the master waits for all of them.
+fn floor_fork_join(n: usize, budget: Duration, yielding: bool) -> (f64, u64) {
     let fork = Line(AtomicU64::new(0));
     let join = Line(AtomicU64::new(0));
     let helpers = (n - 1) as u64;
@@ -155,7 +170,7 @@ fn floor_fork_join(n: usize, budget: Duration) -> (f64, u64) {
                         // Release: pairs with the master's Acquire load in the join wait.
                         join.0.fetch_add(1, Ordering::Release);
                     }
-                    std::hint::spin_loop();
+                    relax(yielding);
                 }
             });
         }
@@ -166,7 +181,7 @@ fn floor_fork_join(n: usize, budget: Duration) -> (f64, u64) {
             fork.0.store(k, Ordering::Release);
             // Acquire: pairs with the helpers' Release increments.
             while join.0.load(Ordering::Acquire) != k * helpers {
-                std::hint::spin_loop();
+                relax(yielding);
             }
         });
         // Release: as above; the helpers return.
@@ -175,16 +190,17 @@ fn floor_fork_join(n: usize, budget: Duration) -> (f64, u64) {
     })
 }
 
-/// The barrier floor: a sense-reversing counter, spinning.
+/// The barrier floor: a sense-reversing counter, spinning (or yielding).
 struct SpinBarrier {
     n: u64,
+    yielding: bool,
     count: Line<AtomicU64>,
     sense: Line<AtomicBool>,
 }
 
 impl SpinBarrier {
-    fn new(n: usize) -> Self {
-        SpinBarrier { n: n as u64, count: Line(AtomicU64::new(0)), sense: Line(AtomicBool::new(false)) }
+    fn new(n: usize, yielding: bool) -> Self {
+        SpinBarrier { n: n as u64, yielding, count: Line(AtomicU64::new(0)), sense: Line(AtomicBool::new(false)) }
     }
 
     fn wait(&self) {
@@ -202,7 +218,7 @@ impl SpinBarrier {
         } else {
             // Acquire: pairs with the last arriver's Release store.
             while self.sense.0.load(Ordering::Acquire) != mine {
-                std::hint::spin_loop();
+                relax(self.yielding);
             }
         }
     }
@@ -251,7 +267,8 @@ fn measure(a: &Args) -> Vec<Row> {
     };
 
     // fork/join
-    push("fork/join", "bare spin floor (two atomics)", "floor", floor_fork_join(n, budget));
+    push("fork/join", "bare spin floor (two atomics)", "floor", floor_fork_join(n, budget, false));
+    push("fork/join", "bare yield floor (two atomics, sched_yield)", "floor", floor_fork_join(n, budget, true));
     for policy in [WaitPolicy::Spin, WaitPolicy::default()] {
         let team = Team::builder().num_threads(n).wait_policy(policy).build().expect("team");
         push("fork/join", &format!("phalanx {policy}"), "phalanx", median_us(budget, || team.parallel(|_| {})));
@@ -300,8 +317,15 @@ fn measure(a: &Args) -> Vec<Row> {
     );
 
     // barrier
-    let floor = SpinBarrier::new(n);
+    let floor = SpinBarrier::new(n, false);
     push("barrier", "bare spin floor (sense-reversing)", "floor", threads_cross(n, budget, || floor.wait()));
+    let floor = SpinBarrier::new(n, true);
+    push(
+        "barrier",
+        "bare yield floor (sense-reversing, sched_yield)",
+        "floor",
+        threads_cross(n, budget, || floor.wait()),
+    );
     for policy in [WaitPolicy::Spin, WaitPolicy::default()] {
         let b = phalanx::Barrier::builder(n).wait_policy(policy).build().expect("barrier");
         let r = threads_cross(n, budget, || {
