@@ -105,8 +105,16 @@ fn gaps(gap: f64, jitter: bool, regions: usize) -> Vec<f64> {
 }
 
 fn regions_for(gap: f64, cell: Duration) -> usize {
-    ((cell.as_secs_f64() * 1e6 / (gap + 5.0)) as usize).clamp(20, 20_000)
+    ((cell.as_secs_f64() * 1e6 / (gap + 5.0)) as usize).clamp(MIN_REGIONS, 20_000)
 }
+
+/// Regions per cell at least, whatever the cell time: a long-gap cell of a
+/// few regions would mostly measure how fast a policy learns.
+const MIN_REGIONS: usize = 40;
+/// Untimed regions at the cell's gap before each cell, for every side: a
+/// time-step loop runs many steps, and the learning policies (adaptive,
+/// predictive) need a few dozen waits to settle on a new gap.
+const WARM_UP: usize = 30;
 
 /// CPU time of every thread of this process, from the scheduler's own
 /// accounting (`/proc/self/task/*/schedstat`, first field, ns).
@@ -163,8 +171,8 @@ fn phalanx_cells(a: &Args, policy: WaitPolicy) -> Vec<Cell> {
     for &gap in &a.gaps_us {
         for jitter in [false, true] {
             let g = gaps(gap, jitter, regions_for(gap, a.cell));
-            // Warm-up: a few regions at this gap (the adaptive policy learns).
-            for &x in g.iter().take(10) {
+            // Warm-up: `WARM_UP` regions at this gap (the learning policies learn).
+            for &x in g.iter().cycle().take(WARM_UP) {
                 busy(x);
                 team.parallel(|_| omp::delay(0));
             }
@@ -187,7 +195,8 @@ fn child_main(a: &Args) -> Result<(), String> {
     for &gap in &a.gaps_us {
         for jitter in [false, true] {
             let g = gaps(gap, jitter, regions_for(gap, a.cell));
-            omp::gap_regions(a.threads, &g[..10.min(g.len())]).map_err(|e| e.to_string())?;
+            let warm: Vec<f64> = g.iter().copied().cycle().take(WARM_UP).collect();
+            omp::gap_regions(a.threads, &warm).map_err(|e| e.to_string())?;
             let c0 = process_cpu();
             let wall = omp::gap_regions(a.threads, &g).map_err(|e| e.to_string())?;
             let cpu = process_cpu().saturating_sub(c0);

@@ -13,7 +13,8 @@
 //! * **fork/join** (an empty parallel region, `#pragma omp parallel`):
 //!   the floor (the master bumps a fork counter, each helper thread spinning
 //!   on it bumps a join counter, nothing else); phalanx `Team::parallel`
-//!   under `Spin` and the default `Hybrid`; threadteam 0.3's team section
+//!   under `Spin` and the default (`Predictive`, which plans as `Hybrid`
+//!   for these back-to-back regions); threadteam 0.3's team section
 //!   (`Exec::team`, then `TeamExec::run` per call, members held by the scope);
 //!   rayon's `ThreadPool::broadcast` from outside the pool; a rayon `scope`
 //!   spawning `threads - 1` empty jobs from a pool thread; `rayon::join` of

@@ -44,7 +44,7 @@ REGION = ["cargo", "run", "--release", "--example", "region_overhead", "--"]
 BAND = 0.10
 # The summary's Rust-peer rows: EPCC construct -> (region_overhead construct,
 # prefix of the phalanx row compared: the default policy, as a user gets it).
-PEER_ROWS = {"PARALLEL": ("fork/join", "phalanx hybrid"), "BARRIER": ("barrier", "phalanx ctx.barrier")}
+PEER_ROWS = {"PARALLEL": ("fork/join", "phalanx predictive"), "BARRIER": ("barrier", "phalanx ctx.barrier")}
 SVGS = ["barrier_crossing.svg", "latency_vs_cpu.svg"]
 
 # Hand-written advice: general statements the tables above it show, no numbers.
@@ -59,10 +59,13 @@ themselves are in the tables and depend on the machine.
   every waiting thread has a core of its own; it pays for that with a full core
   burned per waiting thread for as long as it waits (the idle-CPU table), and
   on a machine where anything else runs it loses even its speed.
-- **Not sure: keep the default, `Hybrid`.** It spins for `DEFAULT_HYBRID_SPIN`
-  and then blocks, so short waits see spin-like release latency (the short-gap
-  table) while a long wait costs next to no CPU (the idle-CPU table). Only a
-  wait that ends just after the spin budget pays both the spin and a wake.
+- **Not sure: keep the default, `Predictive`.** On waits of unknown or
+  irregular length it plans exactly as `Hybrid`: spin for `DEFAULT_HYBRID_SPIN`,
+  then block, so short waits see spin-like release latency (the short-gap table)
+  while a long wait costs next to no CPU (the idle-CPU table). When a place is
+  waited at regularly (a time-step loop's fork every 100 µs … 10 ms) it sleeps
+  through most of the gap and spins only through the expected release: spin-like
+  overhead per region at a fraction of the CPU (the gap sweep).
 - **Shared or oversubscribed machine, long waits: block.** `Block` (like
   `OMP_WAIT_POLICY=passive`, or `std::sync`) costs a futex wake on every
   release, but a waiting thread gives its core to threads that have work.

@@ -11,8 +11,8 @@
 //! | `OMP_NUM_THREADS` | positive integer; of a comma list (`4,2`) the first counts | team size |
 //! | `OMP_SCHEDULE` | `static`, `dynamic`, `guided`, `auto`, optionally `,chunk`; `monotonic:` / `nonmonotonic:` prefixes accepted | what [`Schedule::Runtime`] means |
 //! | `OMP_WAIT_POLICY` | `active`, `passive` | `active`: [`WaitPolicy::Spin`] when the team fits the cores, else [`WaitPolicy::SpinYield`] (spinning oversubscribed starves the thread everybody waits for); `passive`: [`WaitPolicy::Block`] |
-//! | `PHALANX_WAIT_POLICY` | `spin`, `spin-yield`, `block`, `hybrid`, `adaptive`, `sleep-poll` | overrides `OMP_WAIT_POLICY` |
-//! | `PHALANX_SPIN_US` | whole microseconds | spin budget of `hybrid` (default [`DEFAULT_HYBRID_SPIN`](crate::wait::DEFAULT_HYBRID_SPIN)) |
+//! | `PHALANX_WAIT_POLICY` | `spin`, `spin-yield`, `block`, `hybrid`, `adaptive`, `predictive`, `sleep-poll` | overrides `OMP_WAIT_POLICY`; neither set: [`WaitPolicy::Predictive`], the default |
+//! | `PHALANX_SPIN_US` | whole microseconds | spin budget of `hybrid` (default [`DEFAULT_HYBRID_SPIN`](crate::wait::DEFAULT_HYBRID_SPIN)); set without a policy, it selects `hybrid` |
 //! | `PHALANX_BARRIER` | `central`, `tree`, `condvar` | barrier algorithm of a team |
 //! | `OMP_CANCELLATION` | `true`, `false` (any case) | whether `ctx.cancel_*` requests take effect (default `false`, as OpenMP) |
 //! | `OMP_PROC_BIND` | `false`, `true`, `master`/`primary`, `close`, `spread` (first of a list) | thread binding ([`ProcBind`]); `true` when only `OMP_PLACES` is set, as libgomp |
@@ -205,13 +205,17 @@ impl Config {
     }
 
     /// The wait policy for a team of `threads`: the variables' choice, else
-    /// `Hybrid` with `PHALANX_SPIN_US` (or the default budget).
+    /// `Hybrid` with `PHALANX_SPIN_US` when only that is set, else the
+    /// default ([`WaitPolicy::Predictive`]).
     pub fn wait_policy_for(&self, threads: usize) -> WaitPolicy {
         match self.wait_policy {
             Some(WaitPolicySetting::Exactly(p)) => p,
             Some(WaitPolicySetting::Active) if wait::oversubscribed(threads) => WaitPolicy::SpinYield,
             Some(WaitPolicySetting::Active) => WaitPolicy::Spin,
-            None => WaitPolicy::Hybrid { spin: self.spin.unwrap_or(wait::DEFAULT_HYBRID_SPIN) },
+            None => match self.spin {
+                Some(spin) => WaitPolicy::Hybrid { spin },
+                None => WaitPolicy::default(),
+            },
         }
     }
 }

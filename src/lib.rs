@@ -7,7 +7,7 @@
 //! barriers, `master`, `single`, `critical`, worksharing loops with
 //! schedules, reductions and sections. Every wait (idle workers, barriers,
 //! the join) follows the team's [`WaitPolicy`]: spin, yield, block on a
-//! futex, or the hybrid default. A panic in any thread releases the others
+//! futex, hybrid, or the predictive default. A panic in any thread releases the others
 //! and is re-raised on the caller; a thread that leaves while others wait at
 //! a barrier is reported ([`RegionError::Diverged`]) instead of hanging.
 //!

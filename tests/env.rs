@@ -19,7 +19,9 @@ fn unset_and_empty_mean_default() {
     let c = parse(&[("OMP_NUM_THREADS", ""), ("OMP_SCHEDULE", "  "), ("PHALANX_BARRIER", "")]).unwrap();
     assert_eq!(c, Config::default());
     assert!(c.threads_or_default() >= 1);
-    assert!(matches!(c.wait_policy_for(2), WaitPolicy::Hybrid { .. }));
+    assert_eq!(c.wait_policy_for(2), WaitPolicy::Predictive, "the default policy");
+    let only_spin = parse(&[("PHALANX_SPIN_US", "7")]).unwrap();
+    assert_eq!(only_spin.wait_policy_for(2), WaitPolicy::Hybrid { spin: Duration::from_micros(7) });
 }
 
 #[test]
@@ -122,6 +124,6 @@ fn explicit_beats_env_beats_default() {
     assert_eq!(t.num_threads(), 2);
     assert_eq!(t.wait_policy(), WaitPolicy::Block);
     let t = Team::builder().env_config(Config::default()).num_threads(1).build().unwrap();
-    assert!(matches!(t.wait_policy(), WaitPolicy::Hybrid { .. }));
+    assert_eq!(t.wait_policy(), WaitPolicy::Predictive);
     assert_eq!(t.runtime_schedule(), Schedule::Static);
 }

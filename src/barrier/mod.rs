@@ -93,6 +93,7 @@ where
     let site = word as *const AtomicU32 as usize;
     let mut backoff = Backoff::new(strategy.plan_at(site, parties));
     let mut rec = WaitStats { waits: 1, ..WaitStats::default() };
+    let mut nap_timer: Option<bool> = None;
     let w = loop {
         if h.has_work() {
             h.help();
@@ -110,6 +111,8 @@ where
                     sleep(nap);
                     backoff.napped(nap);
                     rec.sleeps += 1;
+                    // Released while asleep: the nap was too long.
+                    nap_timer = Some(!done(word.load(Ordering::Acquire)));
                 }
                 Step::ShouldBlock => {
                     h.block_until(&mut || done(word.load(Ordering::Acquire)) || h.has_work());
@@ -129,6 +132,9 @@ where
     rec.spins = backoff.spins();
     rec.yields = backoff.yields();
     rec.waited = backoff.waited();
+    if let Some(timer) = nap_timer {
+        strategy.observe_nap_outcome(site, backoff.nap_outcome(timer, rec.parks > 0));
+    }
     strategy.observe_at(site, rec.waited);
     record_wait(rec);
     w

@@ -46,7 +46,7 @@ use std::time::Instant;
 /// calls [`parallel`](Self::parallel); threads `1..n` are persistent workers
 /// that wait for the next region under the team's wait policy (so a region
 /// soon after the last costs a spin, and a long gap costs no CPU with the
-/// default `Hybrid` policy). Dropping the team stops and joins them.
+/// default `Predictive` policy). Dropping the team stops and joins them.
 ///
 /// ```
 /// use phalanx::{Team, Schedule};
@@ -104,7 +104,7 @@ impl TeamBuilder {
     }
 
     /// How every wait of the team proceeds (default: `PHALANX_WAIT_POLICY` /
-    /// `OMP_WAIT_POLICY`, else `Hybrid`).
+    /// `OMP_WAIT_POLICY`, else [`WaitPolicy::Predictive`]).
     pub fn wait_policy(mut self, p: WaitPolicy) -> Self {
         self.wait_policy = Some(p);
         self

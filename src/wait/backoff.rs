@@ -209,6 +209,19 @@ impl Backoff {
         }
     }
 
+    /// How a wait that napped ended: `timer` says whether the timer (not a
+    /// release) ended the nap, `blocked` whether the wait blocked after the
+    /// spin window. Call it when the wait is over.
+    pub fn nap_outcome(&self, timer: bool, blocked: bool) -> super::NapOutcome {
+        if !timer {
+            super::NapOutcome::Released
+        } else if blocked {
+            super::NapOutcome::Overran
+        } else {
+            super::NapOutcome::Spun(self.waited().saturating_sub(self.napped))
+        }
+    }
+
     /// `PAUSE`s executed so far.
     pub fn spins(&self) -> u64 {
         self.spins

@@ -157,6 +157,8 @@ impl WaitCell {
         let mut backoff = Backoff::new(strategy.plan_at(site, parties));
         let mut rec = WaitStats { waits: 1, ..WaitStats::default() };
         let mut steps: u32 = 0;
+        // Whether a nap ended by its timer (`Some(true)`) or by a release.
+        let mut nap_timer: Option<bool> = None;
         let result = loop {
             let step = backoff.snooze();
             steps = steps.wrapping_add(1);
@@ -195,9 +197,11 @@ impl WaitCell {
                     rec.parks += 1;
                     // Relaxed: only decides whether the timer (not a
                     // release) ended the nap, for the lateness estimate.
-                    if slept >= nap && self.word.load(Ordering::Relaxed) == v {
+                    let timer = slept >= nap && self.word.load(Ordering::Relaxed) == v;
+                    if timer {
                         strategy.observe_nap(site, slept - nap);
                     }
+                    nap_timer = Some(timer);
                     backoff.napped(slept);
                 }
             }
@@ -211,6 +215,9 @@ impl WaitCell {
         rec.spins = backoff.spins();
         rec.yields = backoff.yields();
         rec.waited = backoff.waited();
+        if let Some(timer) = nap_timer {
+            strategy.observe_nap_outcome(site, backoff.nap_outcome(timer, rec.parks > 1));
+        }
         strategy.observe_at(site, rec.waited);
         stats::record(rec);
         result

@@ -84,9 +84,9 @@ pub const SPIN_YIELD_SPIN: Duration = Duration::from_micros(2);
 /// | `Spin` | `PAUSE` loop | forever | dedicated cores, waits < 1 µs; **never oversubscribed** |
 /// | `SpinYield` | `PAUSE` for [`SPIN_YIELD_SPIN`] | `sched_yield` forever | oversubscribed short waits |
 /// | `Block` | futex at once | — | long waits, shared machines |
-/// | `Hybrid { spin }` | `PAUSE` for `spin` (yield if oversubscribed) | futex | the default |
+/// | `Hybrid { spin }` | `PAUSE` for `spin` (yield if oversubscribed) | futex | waits of unknown length |
 /// | `Adaptive` | spin as long as recent waits lasted | futex | waits that change length |
-/// | `Predictive` | regular waits: timed futex nap until shortly before the expected release, then spin; else as `Hybrid` | futex | periodic forks (time-step loops) |
+/// | `Predictive` (default) | regular waits: timed futex nap until shortly before the expected release, then spin; else as `Hybrid` | futex | periodic forks (time-step loops); the default |
 /// | `SleepPoll { interval }` | check, sleep `interval`, check | forever | nothing: the baseline |
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WaitPolicy {
@@ -100,7 +100,7 @@ pub enum WaitPolicy {
     /// `OMP_WAIT_POLICY=passive`.
     Block,
     /// Spin up to `spin`, then block; oversubscribed waiters yield instead of
-    /// spinning. The default, like `KMP_BLOCKTIME`.
+    /// spinning. Like `KMP_BLOCKTIME`; the default's plan for irregular waits.
     Hybrid {
         /// How long to spin before blocking.
         spin: Duration,
@@ -123,9 +123,16 @@ pub enum WaitPolicy {
     },
 }
 
+/// The default is [`WaitPolicy::Predictive`]: on irregular or short waits it
+/// plans exactly as `Hybrid` (spin 50 µs, then block), and on regular waits
+/// of 30 µs or more (a time-step loop's fork) it sleeps through most of the
+/// gap instead of paying a futex wake per region. The gap sweep
+/// (`examples/gap_sweep.rs`, BENCHMARKS.md) chose it: as fast as or faster
+/// than `Hybrid` at every gap, 10–20× less overhead per region at 100 µs –
+/// 1 ms gaps, and no C OpenMP setting both faster and cheaper.
 impl Default for WaitPolicy {
     fn default() -> Self {
-        WaitPolicy::Hybrid { spin: DEFAULT_HYBRID_SPIN }
+        WaitPolicy::Predictive
     }
 }
 
@@ -137,7 +144,7 @@ impl WaitPolicy {
             WaitPolicy::Spin,
             WaitPolicy::SpinYield,
             WaitPolicy::Block,
-            WaitPolicy::default(),
+            WaitPolicy::Hybrid { spin: DEFAULT_HYBRID_SPIN },
             WaitPolicy::Adaptive,
             WaitPolicy::Predictive,
             WaitPolicy::SleepPoll { interval: Duration::from_millis(1) },
@@ -186,6 +193,20 @@ pub struct Plan {
     pub finally: Finally,
 }
 
+/// How a wait that began with a nap ([`Plan::nap`]) ended, for
+/// [`WaitStrategy::observe_nap_outcome`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NapOutcome {
+    /// The release came during the nap: the nap was too long.
+    Released,
+    /// The timer ended the nap and the release came this long after it,
+    /// inside the spin window.
+    Spun(Duration),
+    /// The release came after the whole spin window (the wait blocked): the
+    /// gap was longer than expected; says nothing about the nap.
+    Overran,
+}
+
 /// The last phase of a [`Plan`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Finally {
@@ -226,6 +247,9 @@ pub trait WaitStrategy: Send + Sync {
     /// A nap of the plan for `site` ended by its timer, `late` after the time
     /// asked for (timer slack, wake-up latency).
     fn observe_nap(&self, _site: usize, _late: Duration) {}
+
+    /// How a wait at `site` that napped ended (see [`NapOutcome`]).
+    fn observe_nap_outcome(&self, _site: usize, _outcome: NapOutcome) {}
 
     /// Whether any waiter may block in the OS, so a releaser must check for
     /// sleepers and wake them. `false` lets `Spin`, `SpinYield` and `SleepPoll`
@@ -274,6 +298,13 @@ impl WaitStrategy for WaitPolicy {
     fn observe_nap(&self, site: usize, late: Duration) {
         if let WaitPolicy::Predictive = self {
             Predictive.observe_nap(site, late);
+        }
+    }
+
+    #[inline]
+    fn observe_nap_outcome(&self, site: usize, outcome: NapOutcome) {
+        if let WaitPolicy::Predictive = self {
+            Predictive.observe_nap_outcome(site, outcome);
         }
     }
 

@@ -1,8 +1,8 @@
 //! The concrete strategies. Each is a small value type; [`super::WaitPolicy`]
 //! dispatches to them by matching once per wait.
 
-use super::{oversubscribed, Finally, Plan, WaitStrategy, OVERSUBSCRIBED_YIELD, SPIN_YIELD_SPIN};
-use std::cell::Cell;
+use super::{oversubscribed, Finally, NapOutcome, Plan, WaitStrategy, OVERSUBSCRIBED_YIELD, SPIN_YIELD_SPIN};
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 /// Busy-wait forever with a pause hint. **Unsuitable when threads outnumber
@@ -163,11 +163,20 @@ pub const PREDICTIVE_MIN_NAP: Duration = Duration::from_micros(30);
 const PREDICTIVE_CLAMP_NS: u64 = 20_000_000;
 /// Observations before an estimate is trusted.
 const PREDICTIVE_WARM: u32 = 8;
+/// After a nap, the spin before the release that the learned lead aims at:
+/// 10 µs (room for the release's jitter; a release during the nap costs a
+/// futex wake, 35–55 µs here).
+const PREDICTIVE_SPIN_TARGET_NS: u64 = 10_000;
+/// Waits in a row far outside the estimate that restart it.
+const PREDICTIVE_RESTART: u8 = 3;
 /// Places (wait words) tracked per thread; more share slots round-robin.
 const PREDICTIVE_SITES: usize = 4;
 /// The nap ends this much before the earliest expected release, besides the
 /// learned timer lateness: 10 µs.
 const PREDICTIVE_GUARD_NS: u64 = 10_000;
+/// The spin window reaches this far past `mean + 4 dev`, and lasts at least
+/// this long: 20 µs.
+const PREDICTIVE_TAIL_NS: u64 = 20_000;
 
 /// What `Predictive` knows about one place it waits at, in ns: moving
 /// averages (weight 1/8) of the wait length, of its absolute deviation, and of
@@ -179,14 +188,19 @@ struct SiteEstimate {
     dev: u64,
     late: u64,
     seen: u32,
+    /// Consecutive waits far outside the estimate (a change of period).
+    outliers: u8,
+    /// How long before `mean` the nap ends, learned from how the naps
+    /// ended (`observe_nap_outcome`); 0 until the first nap.
+    lead: u64,
 }
 
 thread_local! {
     /// Per thread, so learning writes no shared line; per site, so a
     /// thread's fork waits (the gap between regions) and its barrier waits
     /// (inside a region) do not blur each other.
-    static SITES: Cell<[SiteEstimate; PREDICTIVE_SITES]> = const {
-        Cell::new([SiteEstimate { site: usize::MAX, mean: 0, dev: 0, late: 0, seen: 0 }; PREDICTIVE_SITES])
+    static SITES: RefCell<[SiteEstimate; PREDICTIVE_SITES]> = const {
+        RefCell::new([SiteEstimate { site: usize::MAX, mean: 0, dev: 0, late: 0, seen: 0, outliers: 0, lead: 0 }; PREDICTIVE_SITES])
     };
     /// Round-robin victim for a new site.
     static NEXT_SLOT: Cell<usize> = const { Cell::new(0) };
@@ -196,16 +210,22 @@ thread_local! {
 
 /// `e += (x - e) / 8` without underflow.
 fn ewma(e: u64, x: u64) -> u64 {
+    average_in(e, x, 8)
+}
+
+/// `e += (x - e) / k` without underflow (`k >= 1`).
+fn average_in(e: u64, x: u64, k: u64) -> u64 {
     if x >= e {
-        e + ((x - e) >> 3)
+        e + (x - e) / k
     } else {
-        e - ((e - x) >> 3)
+        e - (e - x) / k
     }
 }
 
 fn with_site<R>(site: usize, f: impl FnOnce(&mut SiteEstimate) -> R) -> R {
     SITES.with(|c| {
-        let mut all = c.get();
+        // In place: a `Cell` would copy all the sites in and out per call.
+        let mut all = c.borrow_mut();
         let i = all.iter().position(|e| e.site == site).unwrap_or_else(|| {
             let i = NEXT_SLOT.with(|n| {
                 let i = n.get();
@@ -215,9 +235,7 @@ fn with_site<R>(site: usize, f: impl FnOnce(&mut SiteEstimate) -> R) -> R {
             all[i] = SiteEstimate { site, ..SiteEstimate::default() };
             i
         });
-        let r = f(&mut all[i]);
-        c.set(all);
-        r
+        f(&mut all[i])
     })
 }
 
@@ -258,16 +276,19 @@ impl Predictive {
         }
         let e = with_site(site, |e| *e);
         let regular = e.seen >= PREDICTIVE_WARM && e.dev.saturating_mul(4) <= e.mean;
-        let lead = e.dev.saturating_mul(2) + e.late + PREDICTIVE_GUARD_NS;
-        let nap = e.mean.saturating_sub(lead);
+        let nap = e.mean.saturating_sub(lead_of(&e));
         if !regular || nap < PREDICTIVE_MIN_NAP.as_nanos() as u64 {
             return Hybrid::default().plan(parties);
         }
         lower_timer_slack();
-        // The spin window starts when the nap ends and covers the expected
-        // release with room for the spread and the nap's own lateness.
-        let until = e.mean + e.dev.saturating_mul(4) + e.late + 20_000;
-        let window = Duration::from_nanos(until - nap);
+        // The spin window starts when the nap ends — `late` after the time
+        // asked for, on average — and covers the expected release with room
+        // for the spread: it ends `mean + 4 dev + 20 µs` after the wait
+        // began. (Counting the lateness on both sides, as this did first,
+        // made every window one lateness — 35–55 µs on the reference VM —
+        // too long: 0.07 extra cores at a 2 ms period instead of 0.03.)
+        let until = e.mean + e.dev.saturating_mul(4) + PREDICTIVE_TAIL_NS;
+        let window = Duration::from_nanos(until.saturating_sub(nap + e.late).max(PREDICTIVE_TAIL_NS));
         let pure = super::colocate::pure_spin(window);
         Plan { nap: Duration::from_nanos(nap), spin: pure, yield_for: window - pure, finally: Finally::Block }
     }
@@ -297,12 +318,30 @@ impl WaitStrategy for Predictive {
     fn observe_at(&self, site: usize, waited: Duration) {
         let w = (waited.as_nanos() as u64).min(PREDICTIVE_CLAMP_NS);
         with_site(site, |e| {
-            if e.seen == 0 {
+            // Far outside the estimate: beyond 4 deviations and 1/8 of the
+            // mean (so an irregular loop, whose deviation is a large share of
+            // its mean, never counts as changed).
+            let far = e.seen > 0 && w.abs_diff(e.mean) > e.dev.saturating_mul(4).max(e.mean / 8);
+            e.outliers = if far { e.outliers.saturating_add(1) } else { 0 };
+            if e.seen == 0 || e.outliers >= PREDICTIVE_RESTART {
+                // First wait, or the period changed: `PREDICTIVE_RESTART`
+                // waits in a row far off. Start again from this wait rather
+                // than let the averages crawl over (at weight 1/8 the
+                // deviation of a loop that went from jittered 1 ms to a
+                // steady 2 ms took ~27 waits to settle, all of them planned
+                // as `Hybrid`). Trusted again after `PREDICTIVE_WARM` waits.
                 e.mean = w;
                 e.dev = w / 2;
+                e.seen = 0;
+                e.outliers = 0;
+                e.lead = 0;
             } else {
-                e.dev = ewma(e.dev, w.abs_diff(e.mean));
-                e.mean = ewma(e.mean, w);
+                // Weight 1/(k + 1) for the k-th wait up to 1/8: a plain
+                // average while warming up, so `PREDICTIVE_WARM` waits
+                // settle the estimate; a moving one after.
+                let k = u64::from(e.seen.min(7)) + 1;
+                e.dev = average_in(e.dev, w.abs_diff(e.mean), k);
+                e.mean = average_in(e.mean, w, k);
             }
             e.seen = e.seen.saturating_add(1);
         });
@@ -313,8 +352,41 @@ impl WaitStrategy for Predictive {
         with_site(site, |e| e.late = if e.late == 0 { l } else { ewma(e.late, l) });
     }
 
+    fn observe_nap_outcome(&self, site: usize, outcome: NapOutcome) {
+        with_site(site, |e| {
+            let lead = lead_of(e);
+            let next = match outcome {
+                // Woke too late: back off fast (half the lead, at least
+                // 20 µs), as a release during the nap costs a futex wake.
+                NapOutcome::Released => lead + (lead / 2).max(PREDICTIVE_TAIL_NS),
+                // Move a quarter of the way toward spinning
+                // `PREDICTIVE_SPIN_TARGET_NS` after the nap.
+                NapOutcome::Spun(s) => {
+                    let s = s.as_nanos().min(u128::from(PREDICTIVE_CLAMP_NS)) as u64;
+                    if s > PREDICTIVE_SPIN_TARGET_NS {
+                        lead.saturating_sub((s - PREDICTIVE_SPIN_TARGET_NS) / 4)
+                    } else {
+                        lead + (PREDICTIVE_SPIN_TARGET_NS - s) / 4
+                    }
+                }
+                NapOutcome::Overran => lead,
+            };
+            e.lead = next.clamp(PREDICTIVE_SPIN_TARGET_NS, (e.mean / 2).max(PREDICTIVE_SPIN_TARGET_NS));
+        });
+    }
+
     fn may_block(&self) -> bool {
         true
+    }
+}
+
+/// How long before the mean wait a nap at this site ends: the learned lead,
+/// or before any nap `2 dev + late + PREDICTIVE_GUARD_NS`.
+fn lead_of(e: &SiteEstimate) -> u64 {
+    if e.lead != 0 {
+        e.lead
+    } else {
+        e.dev.saturating_mul(2) + e.late + PREDICTIVE_GUARD_NS
     }
 }
 
