@@ -217,6 +217,47 @@ pub(crate) fn affinity_mask() -> Option<Vec<usize>> {
     None
 }
 
+/// Move the calling thread off the CPU it runs on, to another CPU of its
+/// affinity mask, and leave the mask as it was: the kernel migrates a thread
+/// at once when its mask stops including its CPU, and nothing moves it back
+/// when the mask is restored (`src/wait/colocate.rs` uses it when two
+/// members of a team share one CPU while another idles). Returns whether it
+/// moved. Does nothing for a thread bound to one CPU.
+#[cfg(all(target_os = "linux", not(loom)))]
+pub(crate) fn step_aside() -> bool {
+    if cfg!(miri) {
+        return false;
+    }
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `cpu_set_t` is plain data, valid when zeroed; the kernel writes
+    // at most `size` bytes into it; CPU_COUNT/CPU_ISSET/CPU_CLR read or write
+    // bits inside it (the CPU number comes from the kernel and is checked
+    // against the set's size); sched_setaffinity(0, ..) only reads the set
+    // and affects the calling thread.
+    unsafe {
+        let mut mask: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut mask) != 0 || libc::CPU_COUNT(&mask) < 2 {
+            return false;
+        }
+        let here = libc::sched_getcpu();
+        if here < 0 || here as usize >= 8 * size || !libc::CPU_ISSET(here as usize, &mask) {
+            return false;
+        }
+        let mut elsewhere = mask;
+        libc::CPU_CLR(here as usize, &mut elsewhere);
+        let moved = libc::sched_setaffinity(0, size, &elsewhere) == 0;
+        // Restore the mask whatever happened: the move is only a hint.
+        libc::sched_setaffinity(0, size, &mask);
+        moved
+    }
+}
+
+/// Elsewhere the kernel keeps its placement.
+#[cfg(all(not(target_os = "linux"), not(loom)))]
+pub(crate) fn step_aside() -> bool {
+    false
+}
+
 /// Bind the calling thread to `cpus`. Best effort: an OS refusal leaves it
 /// where it was. Returns whether the OS accepted.
 #[cfg(target_os = "linux")]
@@ -305,6 +346,28 @@ pub(crate) fn plan(bind: ProcBind, places: &Places, threads: usize) -> Vec<Optio
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    #[cfg_attr(miri, ignore)] // no affinity under Miri
+    fn step_aside_moves_and_keeps_the_mask() {
+        std::thread::spawn(|| {
+            let before = affinity_mask();
+            // SAFETY: sched_getcpu takes no arguments and reads nothing of ours.
+            let here = unsafe { libc::sched_getcpu() };
+            let moved = step_aside();
+            // SAFETY: as above.
+            let now = unsafe { libc::sched_getcpu() };
+            assert_eq!(affinity_mask(), before, "the mask is restored");
+            let many = before.as_ref().is_some_and(|m| m.len() > 1);
+            assert_eq!(moved, many, "moves exactly when the mask has another CPU");
+            if moved {
+                assert_ne!(now, here, "moved off CPU {here}");
+            }
+        })
+        .join()
+        .unwrap();
+    }
 
     #[test]
     fn places_parse() {

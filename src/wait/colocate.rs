@@ -41,6 +41,10 @@ thread_local! {
     static SCORE: Cell<u8> = const { Cell::new(0) };
     /// Fastest yield this thread has timed, in ns (`u64::MAX`: none yet).
     static FASTEST_YIELD_NS: Cell<u64> = const { Cell::new(u64::MAX) };
+    /// Waits in a row that ended right after a switched yield.
+    static RUN: Cell<u32> = const { Cell::new(0) };
+    /// Times this thread stepped aside to another CPU.
+    static STEPPED_ASIDE: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Whether this thread's recent waits say its releaser shares its CPU.
@@ -94,6 +98,62 @@ pub(crate) fn ended_after_yield(took: Duration) {
         let v = s.get();
         s.set(if switched { (v + 1).min(SCORE_MAX) } else { v.saturating_sub(1) });
     });
+    let run = RUN.with(|r| {
+        let n = if switched { r.get().saturating_add(1) } else { 0 };
+        r.set(n);
+        n
+    });
+    if run >= STEP_ASIDE_AFTER {
+        RUN.with(|r| r.set(0));
+        step_aside_rarely();
+    }
+}
+
+/// Together this many waits in a row: move to another CPU.
+const STEP_ASIDE_AFTER: u32 = 16;
+/// At most one move per this many ms, process-wide.
+#[cfg(not(loom))]
+const STEP_ASIDE_EVERY_MS: u64 = 100;
+
+/// Move this thread to another CPU of its mask (`places::step_aside`), at
+/// most once per `STEP_ASIDE_EVERY_MS` in the whole process, so that two
+/// threads that both see the other on their CPU do not both move (and swap).
+///
+/// Why: a waiter on the releaser's CPU yields at once (above), but the pair
+/// still shares one CPU while the other idles, and the kernel can keep it so
+/// for as long as the pair runs: a futex wake places the woken thread on the
+/// waker's CPU (seen here: a 2-thread team kept on one CPU for a whole
+/// 150 ms gap-sweep cell, 0.4–0.7 cores used, 20–60 µs per region).
+#[cfg(not(loom))]
+fn step_aside_rarely() {
+    use crate::primitive::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    static LAST_MS: AtomicU64 = AtomicU64::new(0);
+    let now_ms = ORIGIN.get_or_init(Instant::now).elapsed().as_millis() as u64 + STEP_ASIDE_EVERY_MS;
+    // Relaxed: a rate limit; the CAS makes one thread per period the mover.
+    let last = LAST_MS.load(Ordering::Relaxed);
+    if now_ms.saturating_sub(last) < STEP_ASIDE_EVERY_MS
+        || LAST_MS.compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed).is_err()
+    {
+        return;
+    }
+    if crate::places::step_aside() {
+        STEPPED_ASIDE.with(|c| c.set(c.get() + 1));
+        // Evidence of the old CPU says nothing about the new one.
+        SCORE.with(|s| s.set(0));
+    }
+}
+
+/// Under loom threads have no CPUs to move between.
+#[cfg(loom)]
+fn step_aside_rarely() {}
+
+/// How many times this thread moved itself to another CPU
+/// ([`step_aside_rarely`]); for tests and diagnostics.
+pub fn stepped_aside() -> u32 {
+    STEPPED_ASIDE.with(Cell::get)
 }
 
 #[cfg(test)]

@@ -167,7 +167,8 @@ const PREDICTIVE_WARM: u32 = 8;
 /// 10 µs (room for the release's jitter; a release during the nap costs a
 /// futex wake, 35–55 µs here).
 const PREDICTIVE_SPIN_TARGET_NS: u64 = 10_000;
-/// Waits in a row far outside the estimate that restart it.
+/// Waits in a row more than half the mean away from it that restart the
+/// estimate.
 const PREDICTIVE_RESTART: u8 = 3;
 /// Places (wait words) tracked per thread; more share slots round-robin.
 const PREDICTIVE_SITES: usize = 4;
@@ -318,10 +319,11 @@ impl WaitStrategy for Predictive {
     fn observe_at(&self, site: usize, waited: Duration) {
         let w = (waited.as_nanos() as u64).min(PREDICTIVE_CLAMP_NS);
         with_site(site, |e| {
-            // Far outside the estimate: beyond 4 deviations and 1/8 of the
-            // mean (so an irregular loop, whose deviation is a large share of
-            // its mean, never counts as changed).
-            let far = e.seen > 0 && w.abs_diff(e.mean) > e.dev.saturating_mul(4).max(e.mean / 8);
+            // Far from the estimate: more than half the mean away. Relative
+            // to the mean, not the deviation, which the far waits themselves
+            // widen at once (then the third of three in a row no longer
+            // looks far); a loop jittered by up to ±50 % never counts.
+            let far = e.seen > 0 && w.abs_diff(e.mean) > e.mean / 2;
             e.outliers = if far { e.outliers.saturating_add(1) } else { 0 };
             if e.seen == 0 || e.outliers >= PREDICTIVE_RESTART {
                 // First wait, or the period changed: `PREDICTIVE_RESTART`
@@ -445,6 +447,42 @@ mod test {
         assert_eq!(p.spin, super::super::PURE_SPIN);
         let p = Hybrid { spin: Duration::from_micros(1) }.plan(1);
         assert_eq!((p.spin, p.yield_for), (Duration::from_micros(1), Duration::ZERO));
+    }
+
+    #[test]
+    fn predictive_lead_follows_how_naps_ended() {
+        let site = 0x3000usize;
+        let us = Duration::from_micros;
+        for _ in 0..16 {
+            Predictive.observe_at(site, us(1000));
+        }
+        let first = Predictive::plan_for(site, 1).nap;
+        assert!(first > us(800), "regular 1 ms waits: nap {first:?}");
+        // Woke 100 µs before the release, five times: nap longer.
+        for _ in 0..5 {
+            Predictive.observe_nap_outcome(site, NapOutcome::Spun(us(100)));
+        }
+        let longer = Predictive::plan_for(site, 1).nap;
+        assert!(longer > first, "{longer:?} after waking early, was {first:?}");
+        assert!(longer < us(1000) - us(9), "never past mean - 10 us: {longer:?}");
+        // The release came during the nap: nap shorter, at once.
+        Predictive.observe_nap_outcome(site, NapOutcome::Released);
+        let shorter = Predictive::plan_for(site, 1).nap;
+        assert!(shorter + us(19) < longer, "{shorter:?} after a late wake, was {longer:?}");
+        // A wait that outlasted the window says nothing about the nap.
+        Predictive.observe_nap_outcome(site, NapOutcome::Overran);
+        assert_eq!(Predictive::plan_for(site, 1).nap, shorter);
+        // A new period (3 waits far off) restarts the estimate: no nap
+        // until it has warmed up again.
+        for _ in 0..3 {
+            Predictive.observe_at(site, us(5000));
+        }
+        assert_eq!(Predictive::plan_for(site, 1).nap, Duration::ZERO);
+        for _ in 0..PREDICTIVE_WARM {
+            Predictive.observe_at(site, us(5000));
+        }
+        let p = Predictive::plan_for(site, 1).nap;
+        assert!(p > us(4000) && p < us(5000), "re-learned the 5 ms period: {p:?} {:?}", Predictive::estimate(site));
     }
 
     #[test]
