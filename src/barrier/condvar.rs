@@ -234,7 +234,7 @@ impl Algorithm for CondvarBarrier {
             Watch::Changed(w) => outcome(w, e),
             Watch::Block | Watch::Expired => self.wait_locked(e, deadline, shared, &mut rec),
         };
-        backoff.finish();
+        backoff.finish(self.n as usize);
         rec.spins = backoff.spins();
         rec.yields = backoff.yields();
         rec.waited = backoff.waited();

@@ -128,7 +128,7 @@ where
             break w;
         }
     };
-    backoff.finish();
+    backoff.finish(parties);
     rec.spins = backoff.spins();
     rec.yields = backoff.yields();
     rec.waited = backoff.waited();

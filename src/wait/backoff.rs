@@ -195,10 +195,15 @@ impl Backoff {
             }
     }
 
-    /// The wait is over: tell the co-location detector (`colocate.rs`)
-    /// whether it ended in the pure spin (the releaser ran on another CPU)
-    /// or right after a yield, and how long that yield took.
-    pub fn finish(&mut self) {
+    /// The wait (of an episode of `parties` threads) is over: tell the
+    /// co-location detector (`colocate.rs`) whether it ended in the pure spin
+    /// (the releaser ran on another CPU) or right after a yield, and how long
+    /// that yield took. Oversubscribed episodes tell it nothing: there every
+    /// yield switches to another member, by design.
+    pub fn finish(&mut self, parties: usize) {
+        if super::oversubscribed(parties) {
+            return;
+        }
         if self.phase == Phase::Spin && self.spins > 0 && self.yields == 0 {
             if self.plan.spin != Duration::MAX {
                 super::colocate::ended_in_spin();

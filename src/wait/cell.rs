@@ -211,7 +211,7 @@ impl WaitCell {
                 break Ok(v);
             }
         };
-        backoff.finish();
+        backoff.finish(parties);
         rec.spins = backoff.spins();
         rec.yields = backoff.yields();
         rec.waited = backoff.waited();
