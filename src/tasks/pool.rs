@@ -324,9 +324,14 @@ impl TaskPool {
         let n = self.stealers.len();
         loop {
             let mut retry = false;
-            let from_injector = std::iter::once(self.injector.steal());
-            let from_peers = (1..n).map(|i| self.stealers[(tid + i) % n].steal());
-            for s in from_injector.chain(from_peers) {
+            // `is_empty` first: it reads the queue's two indices and pins no
+            // epoch, where `steal` pins one each time (an idle member of an
+            // 8-thread team probed every queue that way at every region end).
+            // A push racing with the look is not lost: callers that find
+            // nothing re-check `has_work` after announcing themselves idle.
+            let from_injector = (!self.injector.is_empty()).then(|| self.injector.steal());
+            let from_peers = (1..n).map(|i| &self.stealers[(tid + i) % n]).filter(|s| !s.is_empty()).map(|s| s.steal());
+            for s in from_injector.into_iter().chain(from_peers) {
                 match s {
                     Steal::Success(t) => return Some(t),
                     Steal::Retry => retry = true,
