@@ -371,6 +371,7 @@ def main():
         out.append(" ".join(cmd))
     for cmd in region_cmds:
         out.append(" ".join(cmd))
+    out.append("for i in 1 2 3 4 5; do cargo run --release --example epcc -- --threads 8 --constructs 'parallel,parallel for,reduction,barrier'; done")
     out.append("cargo run --release --example fib_tasks")
     out.append("cargo run --release --example task_spread")
     out.append("cargo run --release --example task_suite")
@@ -430,6 +431,39 @@ def main():
     for title, cmd in extra_runs:
         text = run_tool(cmd, title)
         out += [f"## {title}", "", f"`{' '.join(cmd)}`:", "", "```text", text.rstrip(), "```", ""]
+
+    # Oversubscribed fork/join, run after run: the same epcc rows several times
+    # in a row (issue 12 asks for five, each against libomp in its own run).
+    repeat_n, repeat_runs = 8, (2 if opts.quick else 5)
+    repeat_constructs = "parallel,parallel for,reduction,barrier"
+    repeat_rows = []
+    for i in range(repeat_runs):
+        json_path = os.path.join(data_dir, f"epcc-{repeat_n}-repeat-{i + 1}.json")
+        cmd = EPCC + ["--threads", str(repeat_n), "--constructs", repeat_constructs, "--markdown",
+                      "--json-out", os.path.relpath(json_path, ROOT)] + (["--quick"] if opts.quick else [])
+        run_tool(cmd, f"epcc at {repeat_n} threads, run {i + 1} of {repeat_runs}")
+        with open(json_path, encoding="utf-8") as f:
+            repeat_rows.append(json.load(f))
+    out += [f"## Oversubscribed fork/join, {repeat_runs} runs in a row (`epcc --threads {repeat_n}`)", ""]
+    out.append(f"`{' '.join(EPCC + ['--threads', str(repeat_n), '--constructs', repr(repeat_constructs)])}`, run"
+               f" {repeat_runs} times one after another. Per run: phalanx µs / libomp µs (ratio); then the"
+               " spread of phalanx's figure over the runs (max / median).")
+    out.append("")
+    names = [r["construct"] for r in repeat_rows[0]]
+    out.append("| construct | " + " | ".join(f"run {i + 1}" for i in range(repeat_runs)) + " | phalanx max / median |")
+    out.append("| --- | " + " | ".join("---" for _ in range(repeat_runs)) + " | --- |")
+    for name in names:
+        cells, mine = [], []
+        for rows in repeat_rows:
+            row = next((r for r in rows if r["construct"] == name), None)
+            if row is None or row.get("phalanx_status") != "ok" or row.get("libomp_us") is None:
+                cells.append("n/a")
+                continue
+            mine.append(row["phalanx_us"])
+            cells.append(f"{row['phalanx_us']:.2f} / {row['libomp_us']:.2f} ({row['phalanx_us'] / row['libomp_us']:.2f})")
+        spread = f"{max(mine) / median(mine):.2f}" if mine else "n/a"
+        out.append(f"| {name} | " + " | ".join(cells) + f" | {spread} |")
+    out.append("")
 
     gap_dir = os.path.join(svg_dir, "gap")
     os.makedirs(gap_dir, exist_ok=True)
