@@ -297,6 +297,13 @@ pub fn checks(res: &Results) -> Vec<String> {
             ),
         ),
         check("hybrid idle CPU (ms/s)", cpu("hybrid"), "<=", 5.0, "ms of CPU per s of waiting".into()),
+        check(
+            "predictive (default) idle CPU (ms/s)",
+            cpu("predictive"),
+            "<=",
+            5.0,
+            "ms of CPU per s of waiting".into(),
+        ),
         check("block idle CPU (ms/s)", cpu("block"), "<=", 5.0, "ms of CPU per s of waiting".into()),
     ];
     if let Some(r) = ratio(rel("sleep-poll", Gap::Long), rel("hybrid", Gap::Long)).filter(|r| r.is_finite()) {
