@@ -151,7 +151,8 @@ fn step_aside_rarely() {
 fn step_aside_rarely() {}
 
 /// How many times this thread moved itself to another CPU
-/// ([`step_aside_rarely`]); for tests and diagnostics.
+/// (after 16 waits in a row that found its releaser on its own CPU; see
+/// the module docs); for tests and diagnostics.
 pub fn stepped_aside() -> u32 {
     STEPPED_ASIDE.with(Cell::get)
 }
