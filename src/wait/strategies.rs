@@ -50,7 +50,7 @@ impl WaitStrategy for Block {
 }
 
 /// The plan of a spin budget `spin` followed by blocking: pure `PAUSE` for
-/// the first [`PURE_SPIN`] of it, `sched_yield` for the rest, then block.
+/// the first [`PURE_SPIN`](super::PURE_SPIN) of it, `sched_yield` for the rest, then block.
 #[inline]
 pub fn spin_then_yield(spin: Duration) -> Plan {
     // No pure spin while this thread's releaser shares its CPU (`colocate.rs`).
@@ -58,8 +58,8 @@ pub fn spin_then_yield(spin: Duration) -> Plan {
     Plan { nap: Duration::ZERO, spin: pure, yield_for: spin - pure, finally: Finally::Block }
 }
 
-/// Spin up to `spin`, then block. The first [`PURE_SPIN`] of the budget is
-/// pure `PAUSE`, the rest spins with `sched_yield` (see [`PURE_SPIN`] for
+/// Spin up to `spin`, then block. The first [`PURE_SPIN`](super::PURE_SPIN) of the budget is
+/// pure `PAUSE`, the rest spins with `sched_yield` (see [`PURE_SPIN`](super::PURE_SPIN) for
 /// why). When the episode's parties outnumber the cores it does not spin at
 /// all: it yields for [`OVERSUBSCRIBED_YIELD`], then blocks.
 #[derive(Clone, Copy, Debug)]
