@@ -12,7 +12,7 @@
 use super::central::{EpochWord, BROKEN, GEN_ONE};
 use super::{wait_helping, Algorithm, BreakReason, Deadline, Helper, Shared, Timeout};
 use crate::primitive::{sleep, AtomicU32, Condvar, Mutex, MutexGuard, Ordering};
-use crate::wait::{record_immediate_wait, record_wait, Backoff, Step, WaitStats, WaitStrategy, CLOCK_EVERY};
+use crate::wait::{record_immediate_wait, Backoff, Step, WaitStats, WaitStrategy, CLOCK_EVERY};
 use crossbeam_utils::CachePadded;
 use std::time::Instant;
 
@@ -234,12 +234,8 @@ impl Algorithm for CondvarBarrier {
             Watch::Changed(w) => outcome(w, e),
             Watch::Block | Watch::Expired => self.wait_locked(e, deadline, shared, &mut rec),
         };
-        backoff.finish(self.n as usize);
-        rec.spins = backoff.spins();
-        rec.yields = backoff.yields();
-        rec.waited = backoff.waited();
-        strategy.observe(rec.waited);
-        record_wait(rec);
+        // Site 0: this wait learns per thread, not per place (`plan` above).
+        backoff.conclude(strategy, 0, self.n as usize, None, rec);
         result
     }
 

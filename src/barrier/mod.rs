@@ -20,7 +20,7 @@ pub use tree::FAN_IN as TREE_FAN_IN;
 
 use crate::primitive::{sleep, AtomicU32, Mutex, Ordering};
 use crate::wait::{
-    deadline_after, record_immediate_wait, record_wait, Backoff, Step, WaitCell, WaitPolicy, WaitStats, WaitStrategy,
+    deadline_after, record_immediate_wait, Backoff, Step, WaitCell, WaitPolicy, WaitStats, WaitStrategy,
 };
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -128,15 +128,9 @@ where
             break w;
         }
     };
-    backoff.finish(parties);
-    rec.spins = backoff.spins();
-    rec.yields = backoff.yields();
-    rec.waited = backoff.waited();
-    if let Some(timer) = nap_timer {
-        strategy.observe_nap_outcome(site, backoff.nap_outcome(timer, rec.parks > 0));
-    }
-    strategy.observe_at(site, rec.waited);
-    record_wait(rec);
+    // The nap was a sleep: any park means the wait outlasted the window.
+    let nap = nap_timer.map(|timer| backoff.nap_outcome(timer, rec.parks > 0));
+    backoff.conclude(strategy, site, parties, nap, rec);
     w
 }
 

@@ -227,6 +227,34 @@ impl Backoff {
         }
     }
 
+    /// The end of every wait that walked a plan, for the wait loops
+    /// (`WaitCell::wait_slow`, the barriers' helping and condvar waits): tell
+    /// the co-location detector ([`finish`](Self::finish)), `strategy` how
+    /// the nap ended (`nap`, if the wait napped) and how long the wait at
+    /// `site` lasted, and record `rec` with this wait's spins, yields and
+    /// length in the thread's statistics. Always inlined: as a call it made
+    /// the 2-thread barrier crossing 0.06 → 0.115 µs (measured, the loops'
+    /// code layout), which the copies it replaces did not.
+    #[inline(always)]
+    pub(crate) fn conclude<W: super::WaitStrategy + ?Sized>(
+        &mut self,
+        strategy: &W,
+        site: usize,
+        parties: usize,
+        nap: Option<super::NapOutcome>,
+        mut rec: super::WaitStats,
+    ) {
+        self.finish(parties);
+        rec.spins = self.spins();
+        rec.yields = self.yields();
+        rec.waited = self.waited();
+        if let Some(outcome) = nap {
+            strategy.observe_nap_outcome(site, outcome);
+        }
+        strategy.observe_at(site, rec.waited);
+        super::record_wait(rec);
+    }
+
     /// `PAUSE`s executed so far.
     pub fn spins(&self) -> u64 {
         self.spins

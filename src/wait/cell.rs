@@ -211,15 +211,9 @@ impl WaitCell {
                 break Ok(v);
             }
         };
-        backoff.finish(parties);
-        rec.spins = backoff.spins();
-        rec.yields = backoff.yields();
-        rec.waited = backoff.waited();
-        if let Some(timer) = nap_timer {
-            strategy.observe_nap_outcome(site, backoff.nap_outcome(timer, rec.parks > 1));
-        }
-        strategy.observe_at(site, rec.waited);
-        stats::record(rec);
+        // A park after the nap's own: the wait outlasted the spin window.
+        let nap = nap_timer.map(|timer| backoff.nap_outcome(timer, rec.parks > 1));
+        backoff.conclude(strategy, site, parties, nap, rec);
         result
     }
 
