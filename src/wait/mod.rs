@@ -324,6 +324,22 @@ impl<W: WaitStrategy + ?Sized> WaitStrategy for &W {
         (**self).observe(waited)
     }
     #[inline]
+    fn plan_at(&self, site: usize, parties: usize) -> Plan {
+        (**self).plan_at(site, parties)
+    }
+    #[inline]
+    fn observe_at(&self, site: usize, waited: Duration) {
+        (**self).observe_at(site, waited)
+    }
+    #[inline]
+    fn observe_nap(&self, site: usize, late: Duration) {
+        (**self).observe_nap(site, late)
+    }
+    #[inline]
+    fn observe_nap_outcome(&self, site: usize, outcome: NapOutcome) {
+        (**self).observe_nap_outcome(site, outcome)
+    }
+    #[inline]
     fn may_block(&self) -> bool {
         (**self).may_block()
     }
